@@ -1,0 +1,183 @@
+"""Teilhabe indicators: counted by subgroup while the model runs, reported as tidy tables.
+
+Every indicator is a numerator over a denominator, summed per calendar year and per subgroup:
+all children, poverty status, Sozialraumtyp, Stadtbezirk, family language and Sozialraum.
+Counting goes through "cells" (Sozialraum × poverty status × family language): every subgroup
+is a union of cells, so one sparse product turns cell counts into all subgroups at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from sim.city import STADTBEZIRKE, SOZIALRAUM_TYPES
+
+POVERTY_LABELS = {0: "not_poor", 1: "low_income", 2: "sgb2"}
+SUBGROUP_LABELS_DE = {
+    ("all", "all"): "alle Kinder",
+    ("poverty", "sgb2"): "SGB II",
+    ("poverty", "non_sgb2"): "nicht SGB II",
+    ("poverty", "low_income"): "geringes Einkommen (KiZ/Wohngeld)",
+    ("poverty", "not_poor"): "nicht arm",
+    ("poverty", "any_low_income"): "SGB II oder geringes Einkommen",
+    ("poverty", "gap"): "Abstand SGB II − nicht SGB II",
+    ("language", "german"): "Familiensprache Deutsch",
+    ("language", "other"): "andere Familiensprache",
+}
+
+INDICATOR_LABELS_DE = {
+    "child_sgb2_rate": "Kinder in SGB-II-Haushalten",
+    "u3_care_coverage": "U3-Versorgung: belegte U3-Plätze (Kita und Tagespflege) je Kind unter 3",
+    "ue3_kita_attendance": "Ü3-Kitabesuch",
+    "ogs_participation": "OGS-Teilnahme",
+    "u3_waiting_list_august": "U3: nach der Vergabe im August ohne Platz (Warteliste)",
+    "ogs_waiting_list_august": "OGS: nach der Vergabe im August ohne Platz (Warteliste)",
+    "but_social_participation_takeup": "BuT-Teilhabe (15 EUR) genutzt",
+    "but_any_component_takeup": "BuT: mindestens eine Leistung genutzt",
+    "kinderzuschlag_takeup": "Kinderzuschlag/Wohngeld genutzt",
+    "welcome_visit_acceptance": "Willkommensbesuch angenommen",
+    "u_checkup_u9_participation": "U9 wahrgenommen",
+    "insufficient_german_at_school_entry": "Schuleingang: unzureichende Deutschkenntnisse",
+    "motor_problems_at_school_entry": "Schuleingang: motorische Auffälligkeiten",
+    "obesity_at_school_entry": "Schuleingang: Adipositas",
+    "kita_entry_before_36_months": "Kitaeintritt vor 36 Monaten",
+    "sports_club_member_at_school_entry": "Schuleingang: Mitglied im Sportverein",
+    "sgb2_4_years_or_more_at_6": "SGB II seit 4 Jahren oder länger (6-Jährige in SGB II)",
+    "gymnasium_transition": "Übergang aufs Gymnasium",
+    "neet_at_18": "Mit 18 ohne Ausbildung, Arbeit oder Schule (NEET)",
+    "deprivation_material": "AWO-ISS: materielle Lage belastet",
+    "deprivation_social": "AWO-ISS: soziale Lage belastet",
+    "deprivation_health": "AWO-ISS: gesundheitliche Lage belastet",
+    "deprivation_cultural": "AWO-ISS: kulturelle/bildungsbezogene Lage belastet",
+    "multiple_deprivation": "AWO-ISS: multiple Deprivation (3+ Lebenslagen)",
+    "wellbeing": "AWO-ISS: Wohlergehen (keine belastete Lebenslage)",
+}
+
+
+class GroupIndex:
+    """Cells of the city and the subgroups they make up."""
+
+    def __init__(self, city):
+        self.n_sr = city.n_sozialraeume
+        self.n_cells = self.n_sr * 3 * 2
+        typ = city.sozialraum_typ
+        bezirk = city.stadtbezirk
+        sr_ids = city.sozialraum_id
+        groups: list[tuple[str, str]] = [("all", "all")]
+        groups += [("poverty", POVERTY_LABELS[k]) for k in range(3)]
+        groups += [("sozialraum_typ", str(k)) for k in range(1, 6)]
+        groups += [("stadtbezirk", str(k)) for k in range(1, 11)]
+        groups += [("language", "german"), ("language", "other")]
+        groups += [("sozialraum", str(i)) for i in sr_ids]
+        self.groups = groups
+        cell = np.arange(self.n_cells)
+        sr, rest = np.divmod(cell, 6)
+        status, language = np.divmod(rest, 2)
+        cols = np.stack([
+            np.zeros_like(cell),
+            1 + status,
+            4 + typ[sr] - 1,
+            9 + bezirk[sr] - 1,
+            19 + language,
+            21 + sr,
+        ], axis=1)
+        rows = np.repeat(cell, cols.shape[1])
+        self.cell_to_group = sparse.csr_matrix(
+            (np.ones(rows.size, dtype=np.float64), (rows, cols.ravel())), shape=(self.n_cells, len(groups)))
+
+    def cells(self, sozialraum: np.ndarray, status: np.ndarray, other_language: np.ndarray) -> np.ndarray:
+        return (sozialraum.astype(np.int64) * 3 + status) * 2 + other_language
+
+
+class Accumulator:
+    """Numerators and denominators per indicator, year and subgroup."""
+
+    def __init__(self, index: GroupIndex, first_year: int, n_years: int):
+        self.index = index
+        self.first_year = first_year
+        self.n_years = n_years
+        self.num: dict[str, np.ndarray] = {}
+        self.den: dict[str, np.ndarray] = {}
+
+    def add(self, year: int, cells: np.ndarray, measures: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """measures: name -> (denominator mask, numerator mask), both aligned with `cells`.
+
+        The numerator counts only members of the denominator, unless a third element False says
+        the indicator is a ratio of two different sets (U3 places used per child under 3).
+        """
+        y = year - self.first_year
+        if not 0 <= y < self.n_years or not measures:
+            return
+        names = list(measures)
+        stacked = np.empty((cells.size, 2 * len(names)), dtype=np.float32)
+        for k, name in enumerate(names):
+            den, num, *subset = measures[name]
+            stacked[:, 2 * k] = den
+            stacked[:, 2 * k + 1] = (num & den) if not subset or subset[0] else num
+        one_hot = sparse.csr_matrix(
+            (np.ones(cells.size, dtype=np.float32), (cells, np.arange(cells.size))),
+            shape=(self.index.n_cells, cells.size))
+        by_cell = one_hot @ stacked
+        by_group = self.index.cell_to_group.T @ by_cell
+        for k, name in enumerate(names):
+            if name not in self.num:
+                self.num[name] = np.zeros((self.n_years, len(self.index.groups)))
+                self.den[name] = np.zeros((self.n_years, len(self.index.groups)))
+            self.den[name][y] += by_group[:, 2 * k]
+            self.num[name][y] += by_group[:, 2 * k + 1]
+
+    def table(self, years: range | None = None, by_year: bool = False) -> pd.DataFrame:
+        """Tidy table: indicator, (year,) subgroup_type, subgroup, numerator, denominator, value.
+
+        Adds the derived subgroups non_sgb2, any_low_income and the gap SGB II − non-SGB II.
+        """
+        sel = np.array([True] * self.n_years) if years is None else np.isin(
+            np.arange(self.n_years) + self.first_year, list(years))
+        frames = []
+        year_list = (np.arange(self.n_years)[sel] + self.first_year).tolist() if by_year else [None]
+        for name in self.num:
+            for year in year_list:
+                rows = sel if year is None else (np.arange(self.n_years) + self.first_year == year)
+                num = self.num[name][rows].sum(axis=0)
+                den = self.den[name][rows].sum(axis=0)
+                frames.append(self._frame(name, year, num, den))
+        if not frames:
+            return pd.DataFrame(columns=["indicator", "subgroup_type", "subgroup", "numerator", "denominator", "value"])
+        out = pd.concat(frames, ignore_index=True)
+        if not by_year:
+            out = out.drop(columns="year")
+        return out
+
+    def _frame(self, name: str, year, num: np.ndarray, den: np.ndarray) -> pd.DataFrame:
+        types = [g[0] for g in self.index.groups]
+        labels = [g[1] for g in self.index.groups]
+        # Derived poverty groups: 1 not_poor, 2 low_income, 3 sgb2.
+        extra_num = [num[1] + num[2], num[2] + num[3]]
+        extra_den = [den[1] + den[2], den[2] + den[3]]
+        num = np.concatenate([num, extra_num])
+        den = np.concatenate([den, extra_den])
+        types += ["poverty", "poverty"]
+        labels += ["non_sgb2", "any_low_income"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+        frame = pd.DataFrame({"indicator": name, "year": year, "subgroup_type": types, "subgroup": labels,
+                              "numerator": num, "denominator": den, "value": value})
+        gap = value[3] - value[-2]
+        gap_row = pd.DataFrame({"indicator": [name], "year": [year], "subgroup_type": ["poverty"], "subgroup": ["gap"],
+                                "numerator": [np.nan], "denominator": [np.nan], "value": [gap]})
+        return pd.concat([frame, gap_row], ignore_index=True)
+
+
+def label_subgroup(subgroup_type: str, subgroup: str) -> str:
+    """German label of a subgroup, for charts and the UI."""
+    if (subgroup_type, subgroup) in SUBGROUP_LABELS_DE:
+        return SUBGROUP_LABELS_DE[(subgroup_type, subgroup)]
+    if subgroup_type == "sozialraum_typ":
+        return f"Sozialraumtyp {subgroup} ({SOZIALRAUM_TYPES[int(subgroup)]})"
+    if subgroup_type == "stadtbezirk":
+        return STADTBEZIRKE[int(subgroup)]
+    if subgroup_type == "sozialraum":
+        return f"Sozialraum {subgroup}"
+    return subgroup

@@ -1,0 +1,149 @@
+"""Births, moves, poverty dynamics and ageing out: the city's population from month to month.
+
+None of these depends on a scenario's levers, so two scenarios with the same seed share exactly
+the same families, births and moves (common random numbers by construction).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim import rng
+from sim.population import (
+    AGE_OUT_MONTHS,
+    BANDS_MONTHS,
+    HOUSEHOLD_SIZE_SHARES,
+    STATUS_LOW_INCOME,
+    STATUS_NOT_POOR,
+    STATUS_SGB2,
+    Population,
+)
+
+
+def monthly(rate_per_year: float) -> float:
+    """Monthly probability from a yearly one (constant hazard)."""
+    return 1.0 - (1.0 - rate_per_year) ** (1 / 12)
+
+
+def age_out(pop: Population, t: int) -> np.ndarray:
+    """Children turning 18 leave the model; returns their rows (for the NEET measurement)."""
+    ch = pop.children
+    leaving = np.flatnonzero(ch.alive & (t - ch.birth >= AGE_OUT_MONTHS))
+    ch.alive[leaving] = False
+    ch.place[leaving] = -1
+    _close_empty_households(pop)
+    return leaving
+
+
+def _close_empty_households(pop: Population) -> None:
+    ch, hh = pop.children, pop.households
+    members = np.bincount(ch.hh[ch.alive], minlength=hh.n)
+    hh.alive &= members > 0
+
+
+def poverty(pop: Population, t: int) -> None:
+    """Entry into and exit from SGB II and low income, Sozialraum by Sozialraum.
+
+    Entry hazards are set so that each Sozialraum keeps its published SGB II share in
+    equilibrium; the exit hazard sets how long poverty lasts (fitted to persistence).
+    """
+    hh, city, d = pop.households, pop.city, pop.params.demography
+    alive = np.flatnonzero(hh.alive)
+    sr = hh.sozialraum[alive]
+    status = hh.status[alive]
+    u = rng.uniforms(pop.seed, "poverty", hh.hid[alive], t)
+    r = np.clip(city.sgb2_share[sr], 0, 0.95)
+    q = np.clip(city.low_income_share[sr] / np.maximum(1 - r, 1e-6), 0, 0.95)
+    exit_sgb2 = monthly(d.sgb2_exit_per_year)
+    exit_low = monthly(d.low_income_exit_per_year)
+    enter_sgb2 = exit_sgb2 * r / (1 - r)
+    enter_low = exit_low * q / (1 - q)
+    new = status.copy()
+    is_sgb2 = status == STATUS_SGB2
+    leaves = is_sgb2 & (u < exit_sgb2)
+    # Leaving SGB II lands in low income with the Sozialraum's share among the non-SGB II.
+    u2 = rng.uniforms(pop.seed, "poverty:dest", hh.hid[alive], t)
+    new[leaves] = np.where(u2[leaves] < q[leaves], STATUS_LOW_INCOME, STATUS_NOT_POOR)
+    enters = ~is_sgb2 & (u < enter_sgb2)
+    new[enters] = STATUS_SGB2
+    rest = ~is_sgb2 & ~enters
+    low = status == STATUS_LOW_INCOME
+    new[rest & low & (u2 < exit_low)] = STATUS_NOT_POOR
+    new[rest & ~low & (u2 < enter_low)] = STATUS_LOW_INCOME
+    changed = alive[new != status]
+    hh.status[alive] = new
+    hh.status_since[changed] = t
+    pop.redraw_employment(changed, t)
+
+
+def births(pop: Population, t: int, scale: float, weights: np.ndarray) -> int:
+    """Births this month; first-borns found a new household, others join one in the Sozialraum."""
+    d = pop.params.demography
+    gen = rng.generator(pop.seed, "births", t)
+    n = gen.poisson(d.births_per_year * scale / 12)
+    if n == 0:
+        return 0
+    sr = gen.choice(weights.size, size=n, p=weights).astype(np.int16)
+    first = gen.random(n) < d.first_born_share
+    hh_rows = np.empty(n, dtype=np.int64)
+    hh = pop.households
+    alive = np.flatnonzero(hh.alive)
+    order = alive[np.argsort(hh.sozialraum[alive], kind="stable")]
+    bounds = np.searchsorted(hh.sozialraum[order], np.arange(weights.size + 1))
+    start, count = bounds[sr], bounds[sr + 1] - bounds[sr]
+    first |= count == 0
+    joins = ~first
+    hh_rows[joins] = order[start[joins] + (gen.random(joins.sum()) * count[joins]).astype(np.int64)]
+    hh_rows[first] = pop.add_households(sr[first], t)
+    pop.add_children(hh_rows, np.full(n, t, dtype=np.int32), first, t)
+    return int(n)
+
+
+def migration(pop: Population, t: int, scale: float, weights: np.ndarray) -> tuple[int, int]:
+    """Households move out of the city, in from outside, and between Sozialräume.
+
+    Returns (children moved out, children moved in). Within-city movers keep their places
+    (assumption); poor movers go where poverty is, others where it is not, so the city's
+    spread of poverty persists.
+    """
+    d = pop.params.demography
+    hh, ch = pop.households, pop.children
+    alive = np.flatnonzero(hh.alive)
+    u = rng.uniforms(pop.seed, "move", hh.hid[alive], t)
+    p_out = monthly(d.move_out_per_year)
+    leaving = alive[u < p_out]
+    hh.alive[leaving] = False
+    gone = ch.alive & ~hh.alive[ch.hh]
+    n_out = int(gone.sum())
+    ch.alive[gone] = False
+    ch.place[gone] = -1
+
+    within = alive[(u >= p_out) & (u < p_out + monthly(d.move_within_per_year))]
+    if within.size:
+        city = pop.city
+        kids = city.children_by_band.sum(axis=1)
+        poor_w = kids * city.sgb2_share
+        rich_w = kids * (1 - city.sgb2_share)
+        is_poor = hh.status[within] == STATUS_SGB2
+        u_dest = rng.uniforms(pop.seed, "move:dest", hh.hid[within], t)
+        dest = np.where(is_poor, np.searchsorted(np.cumsum(poor_w) / poor_w.sum(), u_dest),
+                        np.searchsorted(np.cumsum(rich_w) / rich_w.sum(), u_dest))
+        hh.sozialraum[within] = np.minimum(dest, kids.size - 1)
+
+    gen = rng.generator(pop.seed, "move:in", t)
+    n_hh_in = gen.poisson(alive.size * p_out * d.move_in_ratio)
+    n_in = 0
+    if n_hh_in:
+        sr = gen.choice(weights.size, size=n_hh_in, p=weights).astype(np.int16)
+        rows = pop.add_households(sr, t)
+        sizes = gen.choice(np.array(list(HOUSEHOLD_SIZE_SHARES)), size=n_hh_in, p=np.array(list(HOUSEHOLD_SIZE_SHARES.values())))
+        member_hh = np.repeat(rows, sizes)
+        ages = gen.integers(0, BANDS_MONTHS[-1][1] + 1, size=member_hh.size)
+        order = np.lexsort((-ages, member_hh))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = member_hh[order][1:] != member_hh[order][:-1]
+        first_born = np.empty_like(first)
+        first_born[order] = first
+        pop.add_children(member_hh, (t - ages).astype(np.int32), first_born, t)
+        n_in = int(member_hh.size)
+    return n_out, n_in

@@ -1,0 +1,209 @@
+"""Measurement points and yearly snapshots: what the indicators count, and when.
+
+- School entry examination: each 1 August, for the children starting school (their state at
+  the end of July). Also writes one record per examined child for the Parquet export.
+- Gymnasium transition: each 1 August, for the children leaving grade 4.
+- NEET at 18: when a young person ages out.
+- U9: at 64 months.
+- Snapshot on 1 March (the day of the Kita statistics): participation, take-up and the four
+  AWO-ISS dimensions of every child.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.params import DEVELOPMENT_DOMAINS
+from sim.population import AUGUST, STATUS_LOW_INCOME, STATUS_SGB2
+
+GERMAN, MOTOR, WEIGHT, SCHOOL = (DEVELOPMENT_DOMAINS.index(d) for d in ("german", "motor", "weight", "school"))
+SNAPSHOT_MONTH = 2  # March
+U9_AGE = 64
+DIMENSIONS = ("material", "social", "health", "cultural")
+
+
+class Measurement:
+    def __init__(self, model):
+        self.model = model
+        ids = model.catalogue.ids
+        self.s = {i: k for k, i in enumerate(ids)}
+        self.counts_for = {
+            d: np.array([d in svc.counts_for for svc in model.catalogue.services.values()]) for d in DIMENSIONS
+        }
+        self.exam_records: list[dict[str, np.ndarray]] = []
+
+    # ---- helpers -----------------------------------------------------------------------------
+    def _cells(self, rows: np.ndarray) -> np.ndarray:
+        pop = self.model.pop
+        h = pop.children.hh[rows]
+        hh = pop.households
+        return self.model.groups.cells(hh.sozialraum[h], hh.status[h], hh.other_language[h])
+
+    def _add(self, t: int, rows: np.ndarray, measures: dict) -> None:
+        if rows.size:
+            self.model.accumulator.add(self.model.year(t), self._cells(rows), measures)
+
+    def _use(self, rows: np.ndarray, service: str) -> np.ndarray:
+        return self.model.pop.children.use[rows, self.s[service]]
+
+    # ---- measurement points ------------------------------------------------------------------
+    def before_month(self, t: int) -> None:
+        """Events measured on the state at the end of last month."""
+        ch = self.model.pop.children
+        age = t - ch.birth
+        u9 = np.flatnonzero(ch.alive & (age == U9_AGE))
+        self._add(t, u9, {"u_checkup_u9_participation": (np.ones(u9.size, bool), self._use(u9, "u_checkups"))})
+        if t % 12 == AUGUST:
+            self._school_entry(t, np.flatnonzero(ch.alive & (ch.school_start == t)))
+            self._gymnasium(t, np.flatnonzero(ch.alive & (ch.school_start + 48 == t)))
+
+    def _school_entry(self, t: int, rows: np.ndarray) -> None:
+        pop, par = self.model.pop, self.model.params.development
+        ch, hh = pop.children, pop.households
+        dev = ch.dev[rows]
+        thr = par.exam_threshold
+        h = ch.hh[rows]
+        status = hh.status[h]
+        results = {
+            "insufficient_german_at_school_entry": dev[:, GERMAN] < thr["german"],
+            "motor_problems_at_school_entry": dev[:, MOTOR] < thr["motor"],
+            "obesity_at_school_entry": dev[:, WEIGHT] < thr["weight"],
+            "kita_entry_before_36_months": (ch.kita_entry_age[rows] >= 0) & (ch.kita_entry_age[rows] < 36),
+            "sports_club_member_at_school_entry": self._use(rows, "sports_club"),
+        }
+        all_rows = np.ones(rows.size, dtype=bool)
+        measures = {name: (all_rows, value) for name, value in results.items()}
+        measures["sgb2_4_years_or_more_at_6"] = (status == STATUS_SGB2, t - hh.status_since[h] >= 48)
+        self._add(t, rows, measures)
+        # German at school entry carries into school readiness.
+        ch.dev[rows, SCHOOL] += par.german_to_school * np.minimum(dev[:, GERMAN], 0)
+        self.exam_records.append(self._exam_record(t, rows, results))
+
+    def _exam_record(self, t: int, rows: np.ndarray, results: dict) -> dict[str, np.ndarray]:
+        pop = self.model.pop
+        ch, hh = pop.children, pop.households
+        h = ch.hh[rows]
+        record = {
+            "year": np.full(rows.size, self.model.year(t), dtype=np.int16),
+            "child_id": ch.cid[rows],
+            "household_id": hh.hid[h],
+            "sozialraum": hh.sozialraum[h],
+            "poverty_status": hh.status[h],
+            "single_parent": hh.single_parent[h],
+            "low_education": hh.low_education[h],
+            "high_education": hh.high_education[h],
+            "other_language": hh.other_language[h],
+            "employed": hh.employed[h],
+            "age_months": (t - ch.birth[rows]).astype(np.int16),
+            "kita_entry_age_months": ch.kita_entry_age[rows],
+        }
+        for k, service in enumerate(self.model.catalogue.ids):
+            record[f"contact_{service}"] = ch.ever[rows, k]
+        record.update(results)
+        return record
+
+    def _gymnasium(self, t: int, rows: np.ndarray) -> None:
+        ch = self.model.pop.children
+        gym = ch.dev[rows, SCHOOL] > self.model.params.development.gymnasium_threshold
+        ch.gymnasium[rows] = gym
+        self._add(t, rows, {"gymnasium_transition": (np.ones(rows.size, bool), gym)})
+
+    def after_allocation(self, t: int) -> None:
+        """Waiting lists right after the August allocation (how the city reports them)."""
+        if t % 12 != AUGUST:
+            return
+        ch = self.model.pop.children
+        rows = np.flatnonzero(ch.alive)
+        age = t - ch.birth[rows]
+        in_school = t >= ch.school_start[rows]
+        grade = np.where(in_school, (t - ch.school_start[rows]) // 12 + 1, 0)
+        s = self.s
+        waiting = ch.waiting[rows]
+        u3_unplaced = (waiting[:, s["u3_kita"]] | waiting[:, s["kindertagespflege"]]) & ~ch.use[rows, s["kindertagespflege"]] \
+            & ~ch.use[rows, s["u3_kita"]]
+        self._add(t, rows, {
+            "u3_waiting_list_august": (age < 36, u3_unplaced),
+            "ogs_waiting_list_august": (in_school & (grade <= 4), waiting[:, s["ogs"]]),
+        })
+
+    def ageing_out(self, t: int, rows: np.ndarray) -> None:
+        neet = self.model.pop.children.dev[rows, SCHOOL] < self.model.params.development.neet_threshold
+        self._add(t, rows, {"neet_at_18": (np.ones(rows.size, bool), neet)})
+
+    # ---- the yearly snapshot -----------------------------------------------------------------
+    def deprivation(self, t: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """(children × 4) problems in the material, social, health and cultural dimension."""
+        pop, par = self.model.pop, self.model.params.development
+        ch, hh = pop.children, pop.households
+        rows = np.flatnonzero(ch.alive) if rows is None else rows
+        use = ch.use[rows]
+        status = hh.status[ch.hh[rows]]
+        age = t - ch.birth[rows]
+        dev = ch.dev[rows]
+        in_school = t >= ch.school_start[rows]
+        material = (status > 0) & ~use[:, self.counts_for["material"]].any(axis=1)
+        social = (age >= 12) & ~use[:, self.counts_for["social"]].any(axis=1)
+        checkups = self.s["u_checkups"]
+        health = ((age <= 66) & ~use[:, checkups]) | (dev[:, MOTOR] < par.exam_threshold["motor"]) | (
+            dev[:, WEIGHT] < par.exam_threshold["weight"])
+        cultural = np.where(in_school, dev[:, SCHOOL] < par.deprivation_school_threshold,
+                            (age >= 36) & (dev[:, GERMAN] < par.exam_threshold["german"]))
+        return np.stack([material, social, health, cultural], axis=1)
+
+    def snapshot(self, t: int) -> None:
+        if t % 12 != SNAPSHOT_MONTH:
+            return
+        pop = self.model.pop
+        ch, hh = pop.children, pop.households
+        rows = np.flatnonzero(ch.alive)
+        age = t - ch.birth[rows]
+        status = hh.status[ch.hh[rows]]
+        use = ch.use[rows]
+        in_school = t >= ch.school_start[rows]
+        grade = np.where(in_school, (t - ch.school_start[rows]) // 12 + 1, 0)
+        s = self.s
+        kita = use[:, s["u3_kita"]] | use[:, s["ue3_kita"]]
+        u3_care = use[:, s["u3_kita"]] | use[:, s["kindertagespflege"]]
+        but_eligible = (status == STATUS_SGB2) | ((status == STATUS_LOW_INCOME) & use[:, s["kinderzuschlag"]])
+        deprived = self.deprivation(t, rows)
+        n_problems = deprived.sum(axis=1)
+        everyone = np.ones(rows.size, dtype=bool)
+        measures = {
+            "child_sgb2_rate": (everyone, status == STATUS_SGB2),
+            # Like the published figure (places against children under 3), U3 places held by children
+            # who turned 3 during the Kita year count too.
+            "u3_care_coverage": (age < 36, u3_care, False),
+            "ue3_kita_attendance": ((age >= 36) & (age < 72) & ~in_school, kita),
+            "ogs_participation": (in_school & (grade <= 4), use[:, s["ogs"]]),
+            "but_social_participation_takeup": (but_eligible & (age >= 72) & (age < 180), use[:, s["but_social"]]),
+            "kinderzuschlag_takeup": (status == STATUS_LOW_INCOME, use[:, s["kinderzuschlag"]]),
+            "welcome_visit_acceptance": (ch.first_born[rows] & (age >= 3) & (age <= 14), ch.ever[rows, s["welcome_visit"]]),
+            "multiple_deprivation": (everyone, n_problems >= 3),
+            "wellbeing": (everyone, n_problems == 0),
+        }
+        for k, dim in enumerate(DIMENSIONS):
+            measures[f"deprivation_{dim}"] = (everyone, deprived[:, k])
+        for k, service in enumerate(self.model.catalogue.ids):
+            lo, hi = self.model.catalogue.services[service].ages_months
+            in_ages = (age >= lo) & (age <= hi)
+            measures[f"reach_{service}"] = (in_ages, use[:, k])
+            measures[f"ever_{service}"] = (in_ages, ch.ever[rows, k])
+        self._add(t, rows, measures)
+        self._household_snapshot(t, rows, status, use)
+
+    def _household_snapshot(self, t: int, rows: np.ndarray, status: np.ndarray, use: np.ndarray) -> None:
+        """BuT take-up counts households: eligible ones using at least one BuT component."""
+        pop = self.model.pop
+        ch = pop.children
+        s = self.s
+        but = use[:, [s["but_social"], s["but_lunch"], s["but_tutoring"]]].any(axis=1)
+        eligible = (status == STATUS_SGB2) | ((status == STATUS_LOW_INCOME) & use[:, s["kinderzuschlag"]])
+        h = ch.hh[rows]
+        uses = np.bincount(h, weights=but, minlength=pop.households.n) > 0
+        elig_hh = np.bincount(h, weights=eligible, minlength=pop.households.n) > 0
+        # One row per household: its first child in row order represents it.
+        first = np.zeros(pop.households.n, dtype=np.int64) - 1
+        first[h[::-1]] = rows[::-1]
+        reps = first[first >= 0]
+        hh_of = ch.hh[reps]
+        self._add(t, reps, {"but_any_component_takeup": (elig_hh[hh_of], uses[hh_of])})

@@ -1,0 +1,53 @@
+"""Barriers and take-up: one probability model shared by every service.
+
+    p = logistic( logit(base_rate) - sum_b elasticity_b * intensity_{s,b} * susceptibility_{h,b}
+                  + need_targeting_s * need_h )
+
+intensity is the service's barrier (catalogue) after the levers and the child's chain contacts
+have lowered it; susceptibility is the household's, from its traits. Every term that lowers a
+barrier can only raise p. A child uses a service while its fixed propensity (a uniform number
+drawn once, see Population) lies below p, so take-up is stable month to month and a lever
+changes exactly the children at the margin.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, logit
+
+from sim.params import BARRIERS, TRAITS, ModelParams
+
+INFO, APPLY, TRUST, LANG, DIST, COST, CAP = range(len(BARRIERS))
+COVERED_COST_SHARE = 0.2  # share of the cost barrier left when BuT pays the club fee: assumption
+
+
+def household_traits(pop) -> np.ndarray:
+    """(households × traits) 0/1 matrix in TRAITS order."""
+    hh = pop.households
+    return np.stack(
+        [hh.status == 2, hh.status == 1, hh.single_parent, hh.low_education, hh.other_language, ~hh.employed],
+        axis=1,
+    ).astype(np.float32)
+
+
+def susceptibility_weights(params: ModelParams) -> np.ndarray:
+    """(1 + traits) × barriers: intercept row, then one row per trait."""
+    w = np.zeros((1 + len(TRAITS), len(BARRIERS)), dtype=np.float32)
+    for b, barrier in enumerate(BARRIERS):
+        weights = params.takeup.susceptibility.get(barrier, {})
+        w[0, b] = weights.get("base", 0.0)
+        for k, trait in enumerate(TRAITS):
+            w[1 + k, b] = weights.get(trait, 0.0)
+    return w
+
+
+def need_score(traits: np.ndarray, params: ModelParams) -> np.ndarray:
+    weights = np.array([params.takeup.need_targeting_risk.get(t, 0.0) for t in TRAITS], dtype=np.float32)
+    return traits @ weights
+
+
+def probability(base_rate: float, intensity: np.ndarray, susceptibility: np.ndarray,
+                elasticity: np.ndarray, need_term: np.ndarray | float = 0.0) -> np.ndarray:
+    """The shared take-up model. intensity and susceptibility are (children × barriers)."""
+    base = logit(np.clip(base_rate, 1e-4, 1 - 1e-4))
+    return expit(base - (intensity * susceptibility) @ elasticity + need_term)

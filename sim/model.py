@@ -1,0 +1,205 @@
+"""PreventionChainModel: the monthly step of the city, one mechanism per line.
+
+    measurement points (school entry, Gymnasium, U9)  -> ageing out at 18 (NEET)
+    -> poverty dynamics -> moves -> births -> services, barriers, capacity and the chain
+    -> development -> yearly snapshot of indicators -> costs -> DataCollector
+
+Month 0 is January of (start_year - burn_in_years). The burn-in lets every child measured in
+the reported years have lived its early childhood inside the model; only reported years enter
+the results.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from sim import rng
+from sim.agents import Child, Household
+from sim.city import City, load_city
+from sim.indicators import Accumulator, GroupIndex
+from sim.levers import Levers
+from sim.mechanisms import demography, development
+from sim.mechanisms.costs import Costs
+from sim.mechanisms.measurement import Measurement
+from sim.mechanisms.services import ServiceSystem
+from sim.params import ModelParams, load_params
+from sim.population import CityArrays, Population
+from sim.scenario import Scenario, load_scenario
+from sim.services import Catalogue, load_catalogue
+
+MAX_SCALE = 3.0
+
+
+class PreventionChainModel(mesa.Model):
+    """A city's children and families moving through the prevention chain, month by month."""
+
+    def __init__(
+        self,
+        scenario: Scenario | str | None = "baseline",
+        *,
+        levers: Levers | None = None,
+        city: City | None = None,
+        catalogue: Catalogue | None = None,
+        params: ModelParams | None = None,
+        seed: int = 0,
+        scale: float = 1.0,
+        years: int = 18,
+        burn_in_years: int = 6,
+        start_year: int = 2026,
+    ):
+        super().__init__(seed=seed)
+        if not 0 < scale <= MAX_SCALE:
+            raise ValueError(f"scale must lie in (0, {MAX_SCALE}], got {scale}")
+        if years < 1 or burn_in_years < 0:
+            raise ValueError("years must be >= 1 and burn_in_years >= 0")
+        self.scenario = load_scenario(scenario) if isinstance(scenario, str) else scenario
+        self.levers = levers or (self.scenario.levers if self.scenario else Levers())
+        self.city = city or load_city()
+        self.catalogue = catalogue or load_catalogue(place_columns=set(self.city.table.columns))
+        self.params = params or load_params()
+        self.seed = int(seed)
+        self.scale = float(scale)
+        self.years = years
+        self.burn_in_years = burn_in_years
+        self.start_year = start_year
+        self.first_year = start_year - burn_in_years
+        self.n_years_total = years + burn_in_years
+        self.n_months = 12 * self.n_years_total
+        self.t = 0
+        self.city_arrays = CityArrays.from_table(self.city.table)
+        self.risk = development.risk_matrix(self.params)
+        self.pop = Population(self.city_arrays, self.params, len(self.catalogue), self.seed, self.scale, t0=0,
+                              household_unit=np.array([s.unit == "household" for s in self.catalogue.services.values()]))
+        self.services = ServiceSystem(self)
+        self.groups = GroupIndex(self.city)
+        self.accumulator = Accumulator(self.groups, self.first_year, self.n_years_total)
+        self.measurement = Measurement(self)
+        self.costs = Costs(self)
+        bands = self.city_arrays.children_by_band
+        self.birth_weights = bands[:, 0] / bands[:, 0].sum()
+        self.move_weights = bands.sum(axis=1) / bands.sum()
+        self.flows = {"births": 0, "moved_in": 0, "moved_out": 0, "aged_out": 0}
+        self._views: dict[tuple[str, int], mesa.Agent] = {}
+        self.datacollector = mesa.DataCollector(model_reporters={
+            "Monat": lambda m: m.month_label(m.t),
+            "Kinder": lambda m: int(m.pop.children.alive.sum()) / m.scale,
+            "Geburten": lambda m: m.flows["births"] / m.scale,
+            "Zuzüge (Kinder)": lambda m: m.flows["moved_in"] / m.scale,
+            "Fortzüge (Kinder)": lambda m: m.flows["moved_out"] / m.scale,
+            "18 geworden": lambda m: m.flows["aged_out"] / m.scale,
+            "SGB-II-Quote": lambda m: float(m.child_status_share(2)),
+            "U3-Warteliste": lambda m: m.waiting("u3_kita") / m.scale,
+            "OGS-Warteliste": lambda m: m.waiting("ogs") / m.scale,
+        })
+
+    # ---- calendar ------------------------------------------------------------------------------
+    def year(self, t: int) -> int:
+        return self.first_year + t // 12
+
+    def month_label(self, t: int) -> str:
+        return f"{self.year(t)}-{t % 12 + 1:02d}"
+
+    @property
+    def reported_years(self) -> range:
+        return range(self.start_year, self.start_year + self.years)
+
+    # ---- the step ------------------------------------------------------------------------------
+    def step(self) -> None:
+        t, pop = self.t, self.pop
+        self.measurement.before_month(t)
+        leaving = demography.age_out(pop, t)
+        self.measurement.ageing_out(t, leaving)
+        demography.poverty(pop, t)
+        moved_out, moved_in = demography.migration(pop, t, self.scale, self.move_weights)
+        births = demography.births(pop, t, self.scale, self.birth_weights)
+        pop.compact()
+        self.services.step(t)
+        self.measurement.after_allocation(t)
+        development.step(self, t)
+        self.measurement.snapshot(t)
+        self.costs.step(t)
+        self.flows = {"births": births, "moved_in": moved_in, "moved_out": moved_out, "aged_out": int(leaving.size)}
+        self.datacollector.collect(self)
+        self.t += 1
+        self.running = self.t < self.n_months
+
+    def run(self, progress: bool = False) -> "PreventionChainModel":
+        for _ in tqdm(range(self.t, self.n_months), disable=not progress, desc="Monate", unit="Monat", leave=False):
+            self.step()
+        return self
+
+    # ---- reading the state ---------------------------------------------------------------------
+    def child_status_share(self, status: int) -> float:
+        ch = self.pop.children
+        alive = ch.alive
+        return float((self.pop.households.status[ch.hh[alive]] == status).mean()) if alive.any() else 0.0
+
+    def waiting(self, service: str) -> int:
+        return int(self.pop.children.waiting[:, self.catalogue.index(service)].sum())
+
+    def child(self, child_id: int) -> Child:
+        key = ("child", int(child_id))
+        if key not in self._views:
+            self._views[key] = Child(self, child_id)
+        return self._views[key]
+
+    def household(self, household_id: int) -> Household:
+        key = ("household", int(household_id))
+        if key not in self._views:
+            self._views[key] = Household(self, household_id)
+        return self._views[key]
+
+    def sample_children(self, n: int, seed: int = 0) -> list[Child]:
+        """n children present now, drawn at random, as agents."""
+        ch = self.pop.children
+        present = ch.cid[ch.alive]
+        chosen = rng.generator(seed, "sample", self.t).choice(present, size=min(n, present.size), replace=False)
+        return [self.child(int(c)) for c in np.sort(chosen)]
+
+    # ---- results -------------------------------------------------------------------------------
+    def indicators(self, by_year: bool = False) -> pd.DataFrame:
+        """Tidy indicator table over the reported years."""
+        table = self.accumulator.table(self.reported_years, by_year=by_year)
+        table.insert(0, "scenario", self.scenario.name if self.scenario else "custom")
+        table.insert(1, "seed", self.seed)
+        return table
+
+    def cost_table(self) -> pd.DataFrame:
+        """Annual cost per service and Sozialraumtyp in EUR at city scale, reported years only."""
+        euro, admin = self.costs.euro, self.costs.admin
+        rows = []
+        names = {i: s.name for i, s in self.catalogue.services.items()}
+        names["outreach"] = "Präventionsmanagement / aufsuchende Arbeit"
+        for y in range(self.n_years_total):
+            year = self.first_year + y
+            if year not in self.reported_years:
+                continue
+            for s, service in enumerate(self.costs.ids):
+                for k in range(5):
+                    rows.append((year, service, names[service], k + 1, euro[y, s, k], admin[y, s, k]))
+        table = pd.DataFrame(rows, columns=["year", "service", "service_label", "sozialraum_typ", "cost_eur", "admin_overhead_eur"])
+        table.insert(0, "scenario", self.scenario.name if self.scenario else "custom")
+        table.insert(1, "seed", self.seed)
+        return table
+
+    def school_entry_records(self) -> pd.DataFrame:
+        """One row per child examined at school entry in the reported years."""
+        records = self.measurement.exam_records
+        if not records:
+            return pd.DataFrame()
+        table = pd.DataFrame({k: np.concatenate([r[k] for r in records]) for k in records[0]})
+        table = table[table["year"].isin(list(self.reported_years))].reset_index(drop=True)
+        ids = self.city.table["sozialraum_id"].to_numpy()
+        table["sozialraum_id"] = ids[table.pop("sozialraum").to_numpy()]
+        typ = self.city.table["sozialraum_typ"].to_numpy()
+        bezirk = self.city.table["stadtbezirk"].to_numpy()
+        sr_row = pd.Index(ids).get_indexer(table["sozialraum_id"])
+        table["sozialraum_typ"] = typ[sr_row]
+        table["stadtbezirk"] = bezirk[sr_row]
+        table["poverty_status"] = np.array(["not_poor", "low_income", "sgb2"])[table["poverty_status"].to_numpy()]
+        table.insert(0, "scenario", self.scenario.name if self.scenario else "custom")
+        table.insert(1, "seed", self.seed)
+        return table

@@ -1,0 +1,152 @@
+"""Model parameters: declared once, with defaults, ranges and whether each is an assumption.
+
+Fitted values (from `experiments/fit_parameters.py`) live in `conf/params/fitted.yaml` and are
+applied on top of these defaults by `load_params`. Every default below that is not a published
+figure is an assumption of this model and is marked as such in its description.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+
+from sim.yamlio import safe_load
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim.errors import InputError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FITTED_PATH = REPO_ROOT / "conf" / "params" / "fitted.yaml"
+
+BARRIERS = (
+    "information",
+    "application_effort",
+    "stigma_trust",
+    "language",
+    "distance",
+    "cost",
+    "capacity",
+)
+# Household traits that make a barrier bite harder (each a 0/1 array in the population).
+TRAITS = ("sgb2", "low_income", "single_parent", "low_education", "other_language", "not_employed")
+DEVELOPMENT_DOMAINS = ("german", "motor", "weight", "school")
+RISK_TRAITS = TRAITS + ("high_education",)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Demography(_Strict):
+    births_per_year: float = Field(6000.0, ge=0, le=50000, description="city births a year; published 5,500-6,900 (5,507 in 2023)")
+    first_born_share: float = Field(0.45, ge=0, le=1, description="share of births that are a first child: assumption")
+    move_out_per_year: float = Field(0.05, ge=0, le=0.5, description="share of households with children leaving the city a year: assumption")
+    move_in_ratio: float = Field(1.0, ge=0, le=3, description="in-moving households per out-moving household: assumption (stable city)")
+    move_within_per_year: float = Field(0.06, ge=0, le=0.5, description="share of households moving to another Sozialraum a year: assumption")
+    sgb2_exit_per_year: float = Field(0.15, ge=0.001, le=0.99, description="yearly hazard of leaving SGB II; fitted to the persistence of poverty")
+    low_income_exit_per_year: float = Field(0.25, ge=0.001, le=0.99, description="yearly hazard of leaving low income: assumption")
+    employed_share: dict[str, float] = Field(
+        default={"sgb2": 0.25, "low_income": 0.70, "not_poor": 0.85},
+        description="share of households in which all parents work, by poverty status: assumption",
+    )
+    trait_correlation: float = Field(0.45, ge=0, le=0.95, description="latent correlation of poverty with single parenthood, language and low education within a Sozialraum: assumption")
+    propensity_correlation: float = Field(0.35, ge=0, le=0.95, description="correlation of a family's propensities across services: assumption")
+
+
+class Development(_Strict):
+    # Yearly drift of each latent development domain (standard deviations a year) by household trait.
+    risk: dict[str, dict[str, float]] = Field(
+        default={
+            "german": {"other_language": -0.55, "sgb2": -0.10, "low_education": -0.10, "high_education": 0.05},
+            "motor": {"sgb2": -0.06, "low_education": -0.04},
+            "weight": {"sgb2": -0.08, "low_education": -0.05},
+            "school": {"sgb2": -0.05, "low_education": -0.12, "high_education": 0.12, "other_language": -0.02},
+        },
+        description="yearly drift by trait (SD/year); fitted where a target exists, otherwise assumption",
+    )
+    neighbourhood_school_per_type: float = Field(-0.02, le=0, ge=-1, description="yearly drift of school readiness per Sozialraumtyp step above 1: assumption")
+    german_effect_multiplier_other_language: float = Field(2.0, ge=0, le=10, description="Kita-type effects on German are larger where German is not spoken at home: assumption")
+    noise_per_year: float = Field(0.15, ge=0, le=2, description="SD of yearly random change: assumption")
+    german_to_school: float = Field(0.35, ge=0, le=2, description="weight of German at school entry in school readiness: assumption")
+    exam_threshold: dict[str, float] = Field(
+        default={"german": -1.0, "motor": -1.2, "weight": -1.9},
+        description="latent value below which the school entry examination finds a problem; fitted",
+    )
+    gymnasium_threshold: float = Field(0.3, description="school readiness above which a child goes to Gymnasium; fitted")
+    neet_threshold: float = Field(-1.6, description="school readiness at 18 below which a young person is NEET; assumption (about 7%)")
+    deprivation_school_threshold: float = Field(-1.0, description="school readiness below which the cultural/educational dimension counts as a problem: assumption")
+
+
+class TakeUp(_Strict):
+    elasticity: dict[str, float] = Field(
+        default={b: 1.0 for b in BARRIERS},
+        description="how strongly one unit of barrier (intensity × susceptibility) lowers the take-up logit",
+    )
+    susceptibility: dict[str, dict[str, float]] = Field(
+        default={
+            "information": {"base": 0.3, "sgb2": 0.7, "low_income": 0.4, "low_education": 0.4, "other_language": 0.4},
+            "application_effort": {"base": 0.3, "sgb2": 0.5, "low_income": 0.3, "low_education": 0.5, "other_language": 0.3, "single_parent": 0.2},
+            "stigma_trust": {"base": 0.2, "sgb2": 0.8, "low_income": 0.4, "other_language": 0.3},
+            "language": {"base": 0.0, "other_language": 1.0},
+            "distance": {"base": 0.5, "sgb2": 0.4, "single_parent": 0.3},
+            "cost": {"base": 0.3, "sgb2": 1.0, "low_income": 0.8, "low_education": 0.2},
+            "capacity": {"base": 0.2, "not_employed": 1.0},
+        },
+        description="household susceptibility to each barrier, by trait; assumption, partly fitted via elasticities",
+    )
+    handover_strength: float = Field(0.6, ge=0, le=1, description="share of the information and trust barrier that a warm handover removes: assumption")
+    outreach_strength: float = Field(0.6, ge=0, le=1, description="share of the information and trust barrier that full outreach coverage removes: assumption")
+    need_targeting_risk: dict[str, float] = Field(
+        default={"sgb2": 1.0, "single_parent": 0.5, "low_education": 0.5},
+        description="need score used by need-targeted outreach and need-based priority: assumption",
+    )
+
+
+class ModelParams(_Strict):
+    demography: Demography = Demography()
+    development: Development = Development()
+    takeup: TakeUp = TakeUp()
+    base_rate: dict[str, float] = Field(default_factory=dict, description="fitted take-up without barriers per service (overrides the catalogue)")
+
+
+def _merge(base: dict, update: dict) -> dict:
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def params_from_dict(data: dict, source: str = "parameters") -> ModelParams:
+    """Validate a (partial) parameter dict over the defaults; errors name the field."""
+    try:
+        return ModelParams.model_validate(_merge(ModelParams().model_dump(), data or {}))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise InputError(source, field, err["msg"]) from None
+
+
+def load_params(fitted: Path | None = FITTED_PATH, overrides: dict | None = None) -> ModelParams:
+    """Defaults, then the fitted values, then explicit overrides."""
+    data: dict = {}
+    if fitted is not None and Path(fitted).exists():
+        loaded = safe_load(Path(fitted).read_text(encoding="utf-8")) or {}
+        data = loaded.get("params", {})
+    if overrides:
+        data = _merge(data, overrides)
+    return params_from_dict(data, str(fitted) if fitted else "parameters")
+
+
+def set_by_path(data: dict, dotted: str, value) -> dict:
+    """Return a copy of a nested dict with one dotted key set (for fitting and sweeps)."""
+    head, _, rest = dotted.partition(".")
+    out = dict(data)
+    out[head] = set_by_path(out.get(head, {}), rest, value) if rest else value
+    return out
+
+
+PriorityRule = Literal["employment_first", "need_based"]

@@ -1,0 +1,95 @@
+"""Scenario files: planner-readable YAML with a German title and only the levers that differ.
+
+A scenario may build on another (`base: lotsen`). Files are read with yaml.safe_load (no
+tags, no code) and checked against the lever definitions before anything runs.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from sim.yamlio import safe_load
+from pydantic import ValidationError
+
+from sim.errors import InputError
+from sim.levers import Levers
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+TOP_LEVEL_KEYS = ("title", "description", "base", "levers")
+MAX_BASE_DEPTH = 10
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    description: str
+    levers: Levers
+    lever_changes: dict = field(default_factory=dict)
+    source: str = ""
+
+
+def _closest(key: str, allowed) -> str:
+    match = difflib.get_close_matches(str(key), list(allowed), n=1)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def _read(path: Path) -> dict:
+    src = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(src, "(file)", "scenario file not found",
+                         allowed=sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))) from None
+    try:
+        data = safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(src, "(file)", f"not valid YAML (tags and code are not allowed): {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(src, "(file)", "a scenario must be a mapping with title, description and levers")
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise InputError(src, str(key), f"unknown key{_closest(key, TOP_LEVEL_KEYS)}", allowed=list(TOP_LEVEL_KEYS))
+    for key in ("title", "description"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise InputError(src, key, "needs a German text")
+    if data.get("levers") is not None and not isinstance(data["levers"], dict):
+        raise InputError(src, "levers", "must be a mapping of lever to value", allowed=sorted(Levers.model_fields))
+    return data
+
+
+def _merge(base: dict, update: dict) -> dict:
+    out = dict(base)
+    for key, value in update.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load_scenario(name_or_path: str | Path, directory: Path = SCENARIO_DIR, _depth: int = 0) -> Scenario:
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = directory / f"{name_or_path}.yaml"
+    data = _read(path)
+    changes = data.get("levers") or {}
+    if data.get("base"):
+        if _depth >= MAX_BASE_DEPTH:
+            raise InputError(str(path), "base", f"scenarios build on each other more than {MAX_BASE_DEPTH} deep (a cycle?)")
+        changes = _merge(load_scenario(data["base"], directory, _depth + 1).lever_changes, changes)
+    for key in changes:
+        if key not in Levers.model_fields:
+            raise InputError(str(path), f"levers.{key}", f"unknown lever{_closest(key, Levers.model_fields)}",
+                             allowed=sorted(Levers.model_fields))
+    try:
+        # Levers a scenario leaves out, or keys of a lever it leaves out (one phase, one
+        # Sozialraumtyp), stay at the status quo.
+        levers = Levers.model_validate(_merge(Levers().model_dump(), changes))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field_name = "levers." + ".".join(str(p) for p in err["loc"])
+        raise InputError(str(path), field_name, err["msg"], allowed=err.get("ctx", {}).get("expected")) from None
+    return Scenario(name=path.stem, title=data["title"].strip(), description=data["description"].strip(),
+                    levers=levers, lever_changes=changes, source=str(path))

@@ -1,0 +1,204 @@
+"""The service catalogue: read and validated from YAML, turned into arrays for the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim.yamlio import safe_load
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.errors import InputError
+from sim.params import BARRIERS, DEVELOPMENT_DOMAINS
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEFAULT_CATALOGUE = DATA_DIR / "services.yaml"
+UNIT_COSTS = DATA_DIR / "unit_costs.csv"
+
+PHASES = ("birth", "early_childhood", "kita", "primary", "secondary", "transition")
+PHASE_LABELS = {
+    "birth": "Geburt",
+    "early_childhood": "Frühe Kindheit (0-2)",
+    "kita": "Kita (3-5)",
+    "primary": "Grundschule (6-9)",
+    "secondary": "Sekundarstufe (10-15)",
+    "transition": "Übergang Beruf (16-17)",
+}
+POVERTY_STATUSES = ("sgb2", "low_income", "not_poor")
+ELIGIBILITY = ("all", "first_born", "low_income", "but_eligible", "in_kita", "in_school")
+COST_BASES = ("per_child_year", "per_contact", "per_centre_year", "per_fte_year", "none")
+
+
+class Capacity(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    places: str | None = None
+    centres: str | None = None
+    places_per_centre: float | None = Field(None, gt=0)
+    fte: str | None = None
+    caseload_per_fte_year: float | None = Field(None, gt=0)
+    allocation: Literal["august", "monthly"] = "monthly"
+    priority: Literal["rule", "need"] = "rule"
+    alternative_to: str | None = None
+    continuity_from: list[str] = Field(default_factory=list)
+    midyear_min_age_months: int | None = Field(None, ge=0, le=215)
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        kinds = [self.places is not None, self.centres is not None, self.fte is not None]
+        if sum(kinds) != 1:
+            raise ValueError("capacity needs exactly one of places, centres or fte")
+        if self.centres is not None and self.places_per_centre is None:
+            raise ValueError("capacity by centres needs places_per_centre")
+        if self.fte is not None and self.caseload_per_fte_year is None:
+            raise ValueError("capacity by fte needs caseload_per_fte_year")
+        return self
+
+
+class Cost(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    basis: Literal["per_child_year", "per_contact", "per_centre_year", "per_fte_year", "none"]
+    unit_cost: str | None = None
+    unit_value_eur: float | None = Field(None, ge=0)
+    admin_overhead: str | None = None
+    centres: str | None = None
+    fte: str | None = None
+    note: str | None = None
+
+
+class Service(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    phase: Literal["birth", "early_childhood", "kita", "primary", "secondary", "transition"]
+    ages_months: tuple[int, int]
+    eligibility: Literal["all", "first_born", "low_income", "but_eligible", "in_kita", "in_school"]
+    unit: Literal["child", "household"]
+    access: Literal["outreach", "come_to_us", "application", "automatic"]
+    mode: Literal["ongoing", "once"]
+    contact_months: int = Field(1, ge=1, le=216)
+    capacity: Capacity | Literal["none"] = "none"
+    base_rate: float = Field(ge=0, le=1)
+    barriers: dict[str, float] = Field(default_factory=dict)
+    fee_waived_for: list[Literal["sgb2", "low_income", "not_poor"]] = Field(default_factory=list)
+    local_supply: str | None = None
+    need_targeting: float = Field(0.0, ge=0, le=10)
+    requires_any: list[str] = Field(default_factory=list)
+    requires_need: Literal["german", "motor", "weight", "school"] | None = None
+    school_grades: tuple[int, int] | None = None
+    cost_covered_by: str | None = None
+    cost: Cost
+    effects: dict[str, float] = Field(default_factory=dict)
+    effects_only_for: Literal["other_language"] | None = None
+    counts_for: list[Literal["material", "social", "health", "cultural"]] = Field(default_factory=list)
+    handover_to: list[str] = Field(default_factory=list)
+    sources: str
+
+    @model_validator(mode="after")
+    def _check(self):
+        lo, hi = self.ages_months
+        if not 0 <= lo <= hi <= 215:
+            raise ValueError(f"ages_months must satisfy 0 <= first <= last <= 215, got {list(self.ages_months)}")
+        for key, value in self.barriers.items():
+            if key not in BARRIERS:
+                raise ValueError(f"unknown barrier '{key}'; allowed: {', '.join(BARRIERS)}")
+            if not 0 <= value <= 3:
+                raise ValueError(f"barrier '{key}' intensity {value} outside 0..3")
+        for key in self.effects:
+            if key not in DEVELOPMENT_DOMAINS:
+                raise ValueError(f"unknown effect '{key}'; allowed: {', '.join(DEVELOPMENT_DOMAINS)}")
+        return self
+
+
+def load_unit_costs(path: Path = UNIT_COSTS) -> pd.DataFrame:
+    table = pd.read_csv(path)
+    return table.set_index("id")
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Services as arrays, in catalogue order. Index s refers to `ids[s]`."""
+
+    services: dict[str, Service]
+    source: str
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.services)
+
+    def index(self, service_id: str) -> int:
+        return self.ids.index(service_id)
+
+    def __len__(self) -> int:
+        return len(self.services)
+
+    def barrier_matrix(self) -> np.ndarray:
+        """Intensity of each barrier (columns in BARRIERS order) for each service."""
+        return np.array([[svc.barriers.get(b, 0.0) for b in BARRIERS] for svc in self.services.values()])
+
+    def handover_matrix(self) -> np.ndarray:
+        """m[source, target] is True where a contact with source can hand a family over to target."""
+        ids = self.ids
+        m = np.zeros((len(ids), len(ids)), dtype=bool)
+        for s, svc in enumerate(self.services.values()):
+            for target in svc.handover_to:
+                m[s, ids.index(target)] = True
+        return m
+
+
+def _error_from_validation(path: str, service_id: str, exc: ValidationError) -> InputError:
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in (service_id, *err["loc"]))
+    allowed = None
+    if err.get("ctx", {}).get("expected"):
+        allowed = err["ctx"]["expected"]
+    return InputError(path, field, err["msg"], allowed=allowed)
+
+
+def load_catalogue(path: Path | str = DEFAULT_CATALOGUE, unit_costs: pd.DataFrame | None = None,
+                   place_columns: set[str] | None = None) -> Catalogue:
+    """Read and check the catalogue. Every problem names the file, the service and the field."""
+    path = Path(path)
+    src = str(path)
+    try:
+        raw = safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(src, "(file)", "file not found") from None
+    except yaml.YAMLError as exc:
+        raise InputError(src, "(file)", f"not valid YAML: {exc}") from None
+    if not isinstance(raw, dict) or not raw:
+        raise InputError(src, "(file)", "must be a mapping of service id to service")
+    services: dict[str, Service] = {}
+    for service_id, entry in raw.items():
+        if not isinstance(entry, dict):
+            raise InputError(src, str(service_id), "must be a mapping of fields")
+        try:
+            services[str(service_id)] = Service.model_validate(entry)
+        except ValidationError as exc:
+            raise _error_from_validation(src, str(service_id), exc) from None
+    costs = load_unit_costs() if unit_costs is None else unit_costs
+    known = set(services)
+    for service_id, svc in services.items():
+        refs = [("handover_to", t) for t in svc.handover_to] + [("requires_any", t) for t in svc.requires_any]
+        if svc.cost_covered_by:
+            refs.append(("cost_covered_by", svc.cost_covered_by))
+        if isinstance(svc.capacity, Capacity):
+            if svc.capacity.alternative_to:
+                refs.append(("capacity.alternative_to", svc.capacity.alternative_to))
+            refs += [("capacity.continuity_from", c) for c in svc.capacity.continuity_from]
+        for field, target in refs:
+            if target not in known:
+                raise InputError(src, f"{service_id}.{field}", f"unknown service '{target}'", allowed=sorted(known))
+        for field, ref in (("cost.unit_cost", svc.cost.unit_cost), ("cost.admin_overhead", svc.cost.admin_overhead)):
+            if ref is not None and ref not in costs.index:
+                raise InputError(src, f"{service_id}.{field}", f"unknown unit cost id '{ref}'", allowed=sorted(costs.index))
+        if svc.cost.basis != "none" and svc.cost.unit_cost is None and svc.cost.unit_value_eur is None:
+            raise InputError(src, f"{service_id}.cost", "needs unit_cost (an id of unit_costs.csv) or unit_value_eur")
+        if place_columns is not None and isinstance(svc.capacity, Capacity):
+            column = svc.capacity.places or svc.capacity.centres
+            if column is not None and column not in place_columns:
+                raise InputError(src, f"{service_id}.capacity", f"no column '{column}' in the Sozialraum table", allowed=sorted(place_columns))
+    return Catalogue(services=services, source=src)

@@ -1,0 +1,65 @@
+"""A growable structure of arrays: one numpy array per attribute, one row per person or household."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class ArrayTable:
+    """Columns share a row index; rows are appended in blocks and dead rows dropped by `compact`.
+
+    Row order only ever changes through demographic events, never through a scenario's levers,
+    so a row is a stable "slot" for common random numbers across scenarios.
+    """
+
+    def __init__(self, schema: dict[str, tuple[np.dtype, tuple[int, ...], object]], capacity: int):
+        self._schema = schema
+        self.n = 0
+        self.cols: dict[str, np.ndarray] = {}
+        for name, (dtype, inner, fill) in schema.items():
+            self.cols[name] = np.full((capacity, *inner), fill, dtype=dtype)
+
+    @property
+    def capacity(self) -> int:
+        return next(iter(self.cols.values())).shape[0]
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        cols = self.__dict__.get("cols")
+        if cols is not None and name in cols:
+            return cols[name][: self.n]
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value) -> None:
+        # `table.alive &= mask` rebinds the attribute: write it into the column instead.
+        cols = self.__dict__.get("cols")
+        if cols is not None and name in cols:
+            cols[name][: self.n] = value
+        else:
+            super().__setattr__(name, value)
+
+    def append(self, count: int, **values) -> np.ndarray:
+        """Add `count` rows with the given column values; returns their row indices."""
+        if self.n + count > self.capacity:
+            self._grow(max(self.n + count, int(self.capacity * 1.5) + 16))
+        rows = np.arange(self.n, self.n + count)
+        for name, (_, _, fill) in self._schema.items():
+            self.cols[name][rows] = values[name] if name in values else fill
+        self.n += count
+        return rows
+
+    def _grow(self, capacity: int) -> None:
+        for name, arr in self.cols.items():
+            new = np.full((capacity, *arr.shape[1:]), self._schema[name][2], dtype=arr.dtype)
+            new[: self.n] = arr[: self.n]
+            self.cols[name] = new
+
+    def compact(self, keep: np.ndarray) -> np.ndarray:
+        """Drop rows where keep is False. Returns old-row -> new-row (-1 for dropped rows)."""
+        mapping = np.full(self.n, -1, dtype=np.int64)
+        kept = np.flatnonzero(keep)
+        mapping[kept] = np.arange(kept.size)
+        for name, arr in self.cols.items():
+            arr[: kept.size] = arr[kept]
+            arr[kept.size : self.n] = self._schema[name][2]
+        self.n = kept.size
+        return mapping

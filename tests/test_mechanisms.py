@@ -1,0 +1,290 @@
+"""The mechanisms of the chain: each lever moves what it should, and the city's bookkeeping holds.
+
+Paired runs share a seed (common random numbers), so a difference between them comes from the
+lever alone. The invariants are checked month by month on small cities.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from sim.levers import Levers
+from sim.mechanisms.allocation import allocate
+from sim.mechanisms.takeup import probability
+from sim.model import PreventionChainModel
+from sim.params import BARRIERS
+from sim.population import AGE_OUT_MONTHS
+from sim.services import Capacity
+
+PLACE_SERVICES = ("u3_kita", "kindertagespflege", "ue3_kita", "pluskita", "ogs")
+
+
+# --- levers, in paired runs ---------------------------------------------------------------
+
+
+def test_removing_the_application_barrier_raises_but_takeup(baseline, but_automatic, value):
+    before = value(baseline, "but_social_participation_takeup")
+    after = value(but_automatic, "but_social_participation_takeup")
+    assert after > before + 0.1, (before, after)
+    # SGB II children, for whom the application effort bites hardest, gain clearly too.
+    assert value(but_automatic, "but_social_participation_takeup", "poverty", "sgb2") > value(
+        baseline, "but_social_participation_takeup", "poverty", "sgb2") + 0.1
+
+
+def test_more_places_shorten_waiting_lists(baseline, more_u3_places, value, monthly):
+    waiting_before = monthly(baseline)["U3-Warteliste"].mean()
+    waiting_after = monthly(more_u3_places)["U3-Warteliste"].mean()
+    assert waiting_before > 0, "the status quo should have a U3 waiting list"
+    assert waiting_after < 0.8 * waiting_before, (waiting_before, waiting_after)
+    assert value(more_u3_places, "u3_care_coverage") > value(baseline, "u3_care_coverage")
+    u3 = baseline.catalogue.index("u3_kita")
+    assert more_u3_places.pop.children.waiting[:, u3].sum() <= baseline.pop.children.waiting[:, u3].sum()
+    assert more_u3_places.services.capacity[u3].sum() > 1.4 * baseline.services.capacity[u3].sum()
+
+
+def test_warm_handovers_raise_next_phase_reach(no_coordination, full_coordination, value):
+    assert not no_coordination.pop.children.handover.any(), "without coordination nobody is handed over"
+    assert full_coordination.pop.children.handover.sum() > 1000
+    for target in ("familienzentrum", "family_midwife"):
+        assert value(full_coordination, f"ever_{target}") > value(no_coordination, f"ever_{target}") + 0.02, target
+    assert value(full_coordination, "reach_familienzentrum") > value(no_coordination, "reach_familienzentrum")
+    # Handovers lower the information and trust barriers: SGB II families gain too.
+    assert value(full_coordination, "ever_familienzentrum", "poverty", "sgb2") > value(
+        no_coordination, "ever_familienzentrum", "poverty", "sgb2")
+
+
+def test_need_based_priority_gives_poor_children_more_u3_places(baseline, need_based, runs, value):
+    # Status quo: SGB II children get more of the scarce U3 Kita places.
+    assert value(need_based, "reach_u3_kita", "poverty", "sgb2") > value(baseline, "reach_u3_kita", "poverty", "sgb2")
+    assert value(need_based, "ever_u3_kita", "poverty", "sgb2") > value(baseline, "ever_u3_kita", "poverty", "sgb2")
+    # Where U3 care as a whole is scarce (places of Kita and Tagespflege cut to 70%), need-based
+    # priority raises the U3 care coverage of SGB II children and narrows the gap.
+    scarce = {"u3_kita": {"all": 0.7}, "kindertagespflege": {"all": 0.7}}
+    by_employment = runs(Levers(places_factor=scarce))
+    by_need = runs(Levers(places_factor=scarce, priority_rule="need_based"))
+    before = value(by_employment, "u3_care_coverage", "poverty", "sgb2")
+    after = value(by_need, "u3_care_coverage", "poverty", "sgb2")
+    assert after > before, (before, after)
+    assert value(by_need, "u3_care_coverage", "poverty", "gap") > value(by_employment, "u3_care_coverage", "poverty", "gap")
+    # The places are the same: priority moves them, it does not make more.
+    assert value(by_need, "u3_care_coverage") == pytest.approx(value(by_employment, "u3_care_coverage"), abs=0.01)
+
+
+def test_outreach_raises_takeup_in_high_need_quarters(baseline, outreach_in_high_need, value):
+    before = value(baseline, "reach_familienzentrum", "sozialraum_typ", "5")
+    after = value(outreach_in_high_need, "reach_familienzentrum", "sozialraum_typ", "5")
+    assert after > before + 0.03, (before, after)
+    assert value(outreach_in_high_need, "reach_familienzentrum", "sozialraum_typ", "4") > value(
+        baseline, "reach_familienzentrum", "sozialraum_typ", "4")
+    # Type 1 quarters get no outreach in either run: their take-up hardly moves.
+    low_before = value(baseline, "reach_familienzentrum", "sozialraum_typ", "1")
+    low_after = value(outreach_in_high_need, "reach_familienzentrum", "sozialraum_typ", "1")
+    assert abs(low_after - low_before) < 0.01
+
+
+def test_kita_places_improve_german_at_school_entry(baseline, half_the_kita_places, value):
+    assert len(baseline.school_entry_records()) > 500, "the run must examine school entrants"
+    with_places = value(baseline, "insufficient_german_at_school_entry")
+    without = value(half_the_kita_places, "insufficient_german_at_school_entry")
+    assert without > with_places + 0.02, (with_places, without)
+    assert value(half_the_kita_places, "ue3_kita_attendance") < value(baseline, "ue3_kita_attendance")
+
+
+def test_poverty_rate_stays_near_the_city_rate(baseline, monthly):
+    by_year = baseline.indicators(by_year=True)
+    rate = by_year[(by_year["indicator"] == "child_sgb2_rate") & (by_year["subgroup_type"] == "all")]
+    assert sorted(rate["year"]) == list(baseline.reported_years)
+    assert rate["value"].between(0.145, 0.205).all(), rate[["year", "value"]]
+    assert monthly(baseline)["SGB-II-Quote"].between(0.145, 0.205).all()
+    # The spread across quarters persists: type 5 stays far poorer than type 1.
+    table = baseline.indicators()
+    typ = table[(table["indicator"] == "child_sgb2_rate") & (table["subgroup_type"] == "sozialraum_typ")]
+    typ = typ.set_index("subgroup")["value"]
+    assert typ["5"] > 3 * typ["1"]
+
+
+def test_automatic_but_cuts_the_administrative_share(baseline, but_automatic):
+    def share(model):
+        costs = model.cost_table()
+        but = costs[costs["service"] == "but_social"]
+        return but["admin_overhead_eur"].sum() / but["cost_eur"].sum()
+
+    assert but_automatic.cost_table().query("service == 'but_social'")["cost_eur"].sum() > baseline.cost_table().query(
+        "service == 'but_social'")["cost_eur"].sum(), "more children take BuT up, so it costs more"
+    assert share(but_automatic) < 0.5 * share(baseline)
+
+
+def test_subgroups_add_up_to_the_city(baseline):
+    """Every child is counted once in each way of splitting the city."""
+    table = baseline.indicators()
+    for name in ("u3_care_coverage", "child_sgb2_rate", "insufficient_german_at_school_entry", "reach_ogs"):
+        rows = table[table["indicator"] == name]
+        city = rows[rows["subgroup_type"] == "all"][["numerator", "denominator"]].iloc[0]
+        assert city["denominator"] > 0, name
+        parts = {
+            "poverty": rows[(rows["subgroup_type"] == "poverty") & rows["subgroup"].isin(["sgb2", "low_income", "not_poor"])],
+            "sozialraum_typ": rows[rows["subgroup_type"] == "sozialraum_typ"],
+            "stadtbezirk": rows[rows["subgroup_type"] == "stadtbezirk"],
+            "language": rows[rows["subgroup_type"] == "language"],
+            "sozialraum": rows[rows["subgroup_type"] == "sozialraum"],
+        }
+        for kind, part in parts.items():
+            assert part["numerator"].sum() == pytest.approx(city["numerator"]), (name, kind)
+            assert part["denominator"].sum() == pytest.approx(city["denominator"]), (name, kind)
+        non_sgb2 = rows[(rows["subgroup_type"] == "poverty") & (rows["subgroup"] == "non_sgb2")]["value"].iloc[0]
+        sgb2 = rows[(rows["subgroup_type"] == "poverty") & (rows["subgroup"] == "sgb2")]["value"].iloc[0]
+        gap = rows[(rows["subgroup_type"] == "poverty") & (rows["subgroup"] == "gap")]["value"].iloc[0]
+        assert gap == pytest.approx(sgb2 - non_sgb2), name
+
+
+# --- invariants, month by month -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("factor", [1.0, 0.5], ids=["status_quo", "half_the_places"])
+def test_no_capacity_is_ever_exceeded(factor):
+    levers = Levers(places_factor={s: {"all": factor} for s in PLACE_SERVICES})
+    model = PreventionChainModel("baseline", levers=levers, seed=1, scale=0.05, years=2, burn_in_years=1)
+    place_services = [s for s in range(len(model.catalogue)) if model.services.capacity[s].sum() > 0]
+    assert {model.catalogue.ids[s] for s in place_services} == set(PLACE_SERVICES)
+    caseload = [
+        s for s, svc in enumerate(model.catalogue.services.values())
+        if isinstance(svc.capacity, Capacity) and svc.capacity.fte and svc.mode == "ongoing"
+    ]
+    ever_full = False
+    for _ in range(model.n_months):
+        model.step()
+        ch = model.pop.children
+        for s in place_services:
+            held = ch.alive & (ch.place[:, s] >= 0)
+            occupied = np.bincount(ch.place[held, s], minlength=model.services.n_sr)
+            over = np.flatnonzero(occupied > model.services.capacity[s])
+            assert over.size == 0, (model.t, model.catalogue.ids[s], over, occupied[over], model.services.capacity[s][over])
+            assert not (~ch.alive & (ch.place[:, s] >= 0)).any(), "a departed child still holds a place"
+            assert (ch.use[ch.alive, s] == (ch.place[ch.alive, s] >= 0)).all(), "use without a place"
+            ever_full |= bool((occupied == model.services.capacity[s]).any())
+        for s in caseload:
+            limit = model.services.fte(s) * model.scale * model.catalogue.services[model.catalogue.ids[s]].capacity.caseload_per_fte_year
+            assert (ch.alive & ch.use[:, s]).sum() <= int(limit), (model.t, model.catalogue.ids[s])
+    assert ever_full, "places never ran out, so the test checked nothing"
+
+
+def test_kita_and_ogs_places_are_given_out_in_august():
+    """The Kita year and the school year start on 1 August: services the catalogue marks
+    `allocation: august` hand out their places then. During the year only vacancies are filled
+    (moves, children turning 3 where Ü3 places are left), so each August brings at least twice the
+    new places of any other month."""
+    model = PreventionChainModel("baseline", seed=6, scale=0.05, years=1, burn_in_years=1)
+    august = [s for s, svc in enumerate(model.catalogue.services.values())
+              if isinstance(svc.capacity, Capacity) and svc.capacity.places and svc.capacity.allocation == "august"]
+    assert {model.catalogue.ids[s] for s in august} >= {"u3_kita", "ue3_kita", "ogs"}
+    new_places = np.zeros((model.n_months, len(model.catalogue)), dtype=int)
+    for _ in range(model.n_months):
+        ch = model.pop.children
+        holding = {s: set(ch.cid[ch.alive & (ch.place[:, s] >= 0)].tolist()) for s in august}
+        t = model.t
+        model.step()
+        ch = model.pop.children
+        for s in august:
+            new_places[t, s] = len(set(ch.cid[ch.alive & (ch.place[:, s] >= 0)].tolist()) - holding[s])
+    in_august = np.arange(model.n_months) % 12 == 7
+    other = ~in_august
+    other[0] = False  # month 0 places the starting city
+    for s in august:
+        name = model.catalogue.ids[s]
+        assert new_places[in_august, s].min() > 2 * new_places[other, s].max(), (
+            f"{name}: new places in August {new_places[in_august, s].tolist()}, "
+            f"in other months {new_places[other, s].tolist()}")
+
+
+def test_children_age_out_at_18():
+    model = PreventionChainModel("baseline", seed=2, scale=0.05, years=2, burn_in_years=0)
+    collected = []
+    total_aged_out = 0
+    for _ in range(model.n_months):
+        t = model.t
+        ch = model.pop.children
+        age = t - ch.birth
+        turning_18 = int((ch.alive & (age >= AGE_OUT_MONTHS)).sum())
+        last_month = set(ch.cid[ch.alive & (age == AGE_OUT_MONTHS - 1)].tolist())
+        model.step()
+        ch = model.pop.children
+        age = t - ch.birth
+        assert not (ch.alive & (age >= AGE_OUT_MONTHS)).any(), f"an 18-year-old is still in the model after month {t}"
+        assert model.flows["aged_out"] == turning_18
+        still_here = last_month & set(ch.cid[ch.alive].tolist())
+        assert len(last_month) - len(still_here) <= model.flows["moved_out"], "a 17-year-old left at 215 months"
+        collected.append(turning_18)
+        total_aged_out += model.flows["aged_out"]
+    assert total_aged_out > 50, "too few children turned 18 for the test to mean anything"
+    series = model.datacollector.get_model_vars_dataframe()["18 geworden"].to_numpy()
+    assert np.allclose(series * model.scale, collected)
+
+
+def test_population_counts_balance():
+    model = PreventionChainModel("baseline", seed=3, scale=0.05, years=2, burn_in_years=1)
+    totals = {"births": 0, "moved_in": 0, "moved_out": 0, "aged_out": 0}
+    for _ in range(model.n_months):
+        before = int(model.pop.children.alive.sum())
+        model.step()
+        after = int(model.pop.children.alive.sum())
+        f = model.flows
+        assert after == before + f["births"] + f["moved_in"] - f["moved_out"] - f["aged_out"], (model.t, before, after, f)
+        for k in totals:
+            totals[k] += f[k]
+        # Every alive child lives in an alive household.
+        ch, hh = model.pop.children, model.pop.households
+        assert hh.alive[ch.hh[ch.alive]].all(), model.t
+    assert all(v > 0 for v in totals.values()), totals
+    series = model.datacollector.get_model_vars_dataframe()
+    assert series["Kinder"].iloc[-1] * model.scale == pytest.approx(model.pop.children.alive.sum())
+
+
+# --- the two shared rules, as units --------------------------------------------------------
+
+B = len(BARRIERS)
+nonneg = st.floats(min_value=0.0, max_value=5.0, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.data(),
+    n=st.integers(min_value=1, max_value=8),
+    base_rate=st.floats(min_value=0.0, max_value=1.0),
+    need=st.floats(min_value=-3.0, max_value=3.0),
+)
+def test_lowering_a_barrier_never_lowers_takeup_probability(data, n, base_rate, need):
+    intensity = data.draw(hnp.arrays(np.float64, (n, B), elements=nonneg))
+    susceptibility = data.draw(hnp.arrays(np.float64, (n, B), elements=nonneg))
+    elasticity = data.draw(hnp.arrays(np.float64, (B,), elements=nonneg))
+    share_left = data.draw(hnp.arrays(np.float64, (n, B), elements=st.floats(min_value=0.0, max_value=1.0)))
+    lowered = intensity * share_left
+    p = probability(base_rate, intensity, susceptibility, elasticity, need)
+    p_lowered = probability(base_rate, lowered, susceptibility, elasticity, need)
+    assert p.shape == (n,)
+    assert ((p >= 0) & (p <= 1)).all()
+    assert (p_lowered >= p).all(), (p, p_lowered)
+    # Removing every barrier gives the base rate (shifted only by need targeting).
+    free = probability(base_rate, np.zeros((n, B)), susceptibility, elasticity, need)
+    assert (free >= p_lowered).all()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), n_groups=st.integers(min_value=1, max_value=5), n=st.integers(min_value=0, max_value=40))
+def test_allocation_respects_priority_and_free_places(data, n_groups, n):
+    groups = data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, n_groups - 1)))
+    free = data.draw(hnp.arrays(np.int64, n_groups, elements=st.integers(0, 12)))
+    key = data.draw(hnp.arrays(np.float64, n, elements=st.sampled_from([0.0, 1.0, 2.0, 3.0, 0.5, 102.0])))
+    tiebreak = data.draw(hnp.arrays(np.float64, n, elements=st.floats(min_value=0.0, max_value=1.0), unique=True))
+    accepted = allocate(groups, free, key, tiebreak)
+    assert accepted.shape == (n,) and accepted.dtype == bool
+    for g in range(n_groups):
+        mine = groups == g
+        got = int(accepted[mine].sum())
+        assert got <= free[g], "a group got more places than it has free"
+        assert got == min(int(free[g]), int(mine.sum())), "a free place stayed empty while someone waited"
+        if accepted[mine].any() and (~accepted[mine]).any():
+            assert key[mine & accepted].min() >= key[mine & ~accepted].max(), "a lower priority beat a higher one"
