@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The main job: the standard scenarios against the status quo, report in results/report/.
 run: $(STAMP)
-	$(PY) -m sim.run
+	$(PY) -m sim.report
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -40,16 +40,16 @@ FREE = [
     ("base_rate.but_lunch", "logit", (-3, 8), ["T15"]),
     ("base_rate.u_checkups", "logit", (-3, 10), ["T16"]),
     ("base_rate.sports_club", "logit", (-3, 8), ["T12", "T13"]),
-    ("base_rate.u3_kita", "logit", (-3, 8), ["T04", "T05", "T06", "T07", "D06", "D07", "D10"]),
-    ("base_rate.kindertagespflege", "logit", (-3, 8), ["T06", "T07", "D06", "D07", "D10"]),
+    ("base_rate.u3_kita", "logit", (-3, 8), ["T04", "T05", "T06", "T07", "D06", "D09"]),
+    ("base_rate.kindertagespflege", "logit", (-3, 8), ["T06", "T07", "D06", "D09"]),
     ("base_rate.ue3_kita", "logit", (-3, 10), ["T08", "T09", "T04", "T05"]),
-    ("base_rate.ogs", "logit", (-3, 8), ["T17", "D11"]),
-    ("base_rate.family_midwife", "logit", (-5, 5), ["D08", "D09"]),
-    ("takeup.elasticity.language", "plain", (0.0, 6.0), ["T09", "D06", "D07", "T07"]),
+    ("base_rate.ogs", "logit", (-3, 8), ["T17", "D10"]),
+    ("base_rate.family_midwife", "logit", (-5, 5), ["D07", "D08"]),
+    ("takeup.elasticity.language", "plain", (0.0, 6.0), ["T09", "D06", "T07"]),
     ("takeup.elasticity.cost", "plain", (0.0, 6.0), ["T07", "T12", "T13", "T04"]),
-    ("takeup.elasticity.information", "plain", (0.0, 6.0), ["D08", "D09", "T21", "T14"]),
-    ("takeup.elasticity.stigma_trust", "plain", (0.0, 6.0), ["T07", "T04", "T12", "D08"]),
-    ("takeup.susceptibility.information.sgb2", "plain", (0.0, 4.0), ["T07", "T04", "T05", "D08", "T14", "T15"]),
+    ("takeup.elasticity.information", "plain", (0.0, 6.0), ["D07", "D08", "T21", "T14"]),
+    ("takeup.elasticity.stigma_trust", "plain", (0.0, 6.0), ["T07", "T04", "T12", "D07"]),
+    ("takeup.susceptibility.information.sgb2", "plain", (0.0, 4.0), ["T07", "T04", "T05", "D07", "T14", "T15"]),
     ("development.risk.german.other_language", "plain", (-3.0, 0.0), ["T10", "T11"]),
     ("development.risk.german.sgb2", "plain", (-2.0, 0.5), ["T10", "T11"]),
     ("development.exam_threshold.german", "plain", (-6.0, 3.0), ["T10", "T11"]),
@@ -126,6 +126,7 @@ def main(argv=None) -> None:
     parser.add_argument("--burn-in", type=int, default=6)
     parser.add_argument("--seeds", type=int, nargs="+", default=[101, 102])
     parser.add_argument("--max-evals", type=int, default=12, help="Jacobian evaluations (outer iterations)")
+    parser.add_argument("--dense", action="store_true", help="perturb one parameter per run (exact, slower)")
     parser.add_argument("--out", type=Path, default=FITTED_PATH)
     args = parser.parse_args(argv)
     target_ids = load_targets()["id"].tolist()
@@ -133,7 +134,7 @@ def main(argv=None) -> None:
     lower = np.array([b[0] for _, _, b, _ in FREE])
     upper = np.array([b[1] for _, _, b, _ in FREE])
     x0 = np.clip(x0, lower + 1e-6, upper - 1e-6)
-    pattern = sparsity(target_ids)
+    pattern = np.ones((len(target_ids), len(FREE)), dtype=int) if args.dense else sparsity(target_ids)
     pool = ProcessPoolExecutor(max_workers=2)
     started = time.time()
 

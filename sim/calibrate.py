@@ -2,7 +2,7 @@
 
 `python -m sim.calibrate` runs the baseline at full city scale over several seeds and writes
 results/calibration.csv (id, indicator, subgroup, target, tolerance, model, within), then prints it.
-Targets come from calibration_targets.csv (published figures with sources); rows D01-D11 are
+Targets come from calibration_targets.csv (published figures with sources); rows D01-D10 are
 further published figures quoted in domain.md, checked the same way.
 """
 
@@ -31,12 +31,12 @@ DOMAIN_TARGETS = pd.DataFrame([
     ("D03", "motor_problems_at_school_entry", "children not in SGB II households", 0.146, 0.04, "Groos & Jehles 2015 (domain.md)"),
     ("D04", "obesity_at_school_entry", "children in SGB II households", 0.088, 0.03, "Groos & Jehles 2015 (domain.md)"),
     ("D05", "obesity_at_school_entry", "children not in SGB II households", 0.037, 0.02, "Groos & Jehles 2015 (domain.md)"),
-    ("D06", "u3_care_coverage", "family language not German", 0.22, 0.06, "domain.md: U3 use 22% vs 45% by family language"),
-    ("D07", "u3_care_coverage", "family language German", 0.45, 0.08, "domain.md: U3 use 22% vs 45% by family language"),
-    ("D08", "ever_family_midwife", "children in SGB II households", 0.145, 0.04, "KiD 0-3 (domain.md): family midwife 14.5% (poor) vs 9.5%"),
-    ("D09", "ever_family_midwife", "children not in SGB II households", 0.095, 0.03, "KiD 0-3 (domain.md)"),
-    ("D10", "u3_waiting_list_august", "children aged 0-2", 0.083, 0.04, "domain.md: ~1,500 U3 children unplaced each August (RP/WZ 2015-2018) of ~18,000"),
-    ("D11", "ogs_waiting_list_august", "primary school pupils", 0.029, 0.02, "domain.md / RP 05/2017: about 600 waiting of 20,500 pupils"),
+    ("D06", "u3_care_use_ratio_other_language", "family language not German vs German", 0.49, 0.10,
+     "domain.md: U3 use 22% vs 45% by family language (a ratio: the levels are older than T06)"),
+    ("D07", "ever_family_midwife", "children in SGB II households", 0.145, 0.04, "KiD 0-3 (domain.md): family midwife 14.5% (poor) vs 9.5%"),
+    ("D08", "ever_family_midwife", "children not in SGB II households", 0.095, 0.03, "KiD 0-3 (domain.md)"),
+    ("D09", "u3_waiting_list_august", "children aged 0-2", 0.083, 0.04, "domain.md: ~1,500 U3 children unplaced each August (RP/WZ 2015-2018) of ~18,000"),
+    ("D10", "ogs_waiting_list_august", "primary school pupils", 0.029, 0.02, "domain.md / RP 05/2017: about 600 waiting of 20,500 pupils"),
 ], columns=["id", "indicator", "subgroup", "value", "tolerance", "source"])
 
 # How each target id is read off the indicator table: (indicator, subgroup_type, subgroup) or a rule.
@@ -67,12 +67,11 @@ TARGET_MAP: dict[str, tuple] = {
     "D03": ("motor_problems_at_school_entry", "poverty", "non_sgb2"),
     "D04": ("obesity_at_school_entry", "poverty", "sgb2"),
     "D05": ("obesity_at_school_entry", "poverty", "non_sgb2"),
-    "D06": ("u3_care_coverage", "language", "other"),
-    "D07": ("u3_care_coverage", "language", "german"),
-    "D08": ("ever_family_midwife", "poverty", "sgb2"),
-    "D09": ("ever_family_midwife", "poverty", "non_sgb2"),
-    "D10": ("u3_waiting_list_august", "all", "all"),
-    "D11": ("ogs_waiting_list_august", "all", "all"),
+    "D06": ("ratio", "u3_care_coverage", ("language", "other"), ("language", "german")),
+    "D07": ("ever_family_midwife", "poverty", "sgb2"),
+    "D08": ("ever_family_midwife", "poverty", "non_sgb2"),
+    "D09": ("u3_waiting_list_august", "all", "all"),
+    "D10": ("ogs_waiting_list_august", "all", "all"),
 }
 
 

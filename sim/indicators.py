@@ -53,6 +53,13 @@ INDICATOR_LABELS_DE = {
     "deprivation_cultural": "AWO-ISS: kulturelle/bildungsbezogene Lage belastet",
     "multiple_deprivation": "AWO-ISS: multiple Deprivation (3+ Lebenslagen)",
     "wellbeing": "AWO-ISS: Wohlergehen (keine belastete Lebenslage)",
+    "chain_reach_early_childhood": "Kette erreicht: frühe Kindheit (0-2)",
+    "chain_reach_kita": "Kette erreicht: Kitaalter (3 bis Einschulung)",
+    "chain_reach_primary": "Kette erreicht: Grundschule",
+    "chain_reach_secondary": "Kette erreicht: Sekundarstufe I",
+    "chain_reach_transition": "Kette erreicht: Übergang Schule-Beruf (16-17)",
+    "chain_reach_all": "Kette erreicht: alle Kinder 0-17",
+    "service_reach_all": "Von einem Angebot oder einer Leistung erreicht (inkl. BuT, Kinderzuschlag)",
 }
 
 
@@ -181,3 +188,14 @@ def label_subgroup(subgroup_type: str, subgroup: str) -> str:
     if subgroup_type == "sozialraum":
         return f"Sozialraum {subgroup}"
     return subgroup
+
+
+def indicator_label(name: str, service_names: dict[str, str] | None = None) -> str:
+    """German label of an indicator; reach_<service> and ever_<service> use the service's name."""
+    if name in INDICATOR_LABELS_DE:
+        return INDICATOR_LABELS_DE[name]
+    for prefix, text in (("reach_", "Reichweite (nutzt aktuell)"), ("ever_", "Reichweite (je genutzt)")):
+        if name.startswith(prefix):
+            service = name[len(prefix):]
+            return f"{text}: {(service_names or {}).get(service, service)}"
+    return name

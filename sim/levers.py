@@ -4,11 +4,31 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 AccessChange = Literal["standard", "simplified", "automatic"]
 PovertyStatus = Literal["sgb2", "low_income", "not_poor"]
 TRANSITIONS = ("birth", "early_childhood", "kita", "primary", "secondary", "transition")
+
+
+class PlaceShift(BaseModel):
+    """Move a share of a service's places (and so its budget) from some Sozialraumtypen to others."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    share: float = Field(ge=0, le=1, description="share of the places in the giving types that moves")
+    from_types: list[int] = Field(min_length=1, description="Sozialraumtypen that give places")
+    to_types: list[int] = Field(min_length=1, description="Sozialraumtypen that receive them")
+
+    @model_validator(mode="after")
+    def _types(self) -> "PlaceShift":
+        for typ in self.from_types + self.to_types:
+            if typ not in range(1, 6):
+                raise ValueError(f"Sozialraumtyp {typ} does not exist; allowed: 1, 2, 3, 4, 5")
+        if set(self.from_types) & set(self.to_types):
+            raise ValueError("from_types and to_types overlap")
+        return self
 
 
 class Levers(BaseModel):
@@ -22,6 +42,9 @@ class Levers(BaseModel):
     lotse_fte: float = Field(2.0, ge=0, le=500, description="navigators (Lotsen) in birth clinics and Familienzentren, FTE: assumption")
     school_social_work_fte: float = Field(150.0, ge=0, le=2000, description="school social work FTE: assumption")
     youth_job_centre_fte: float = Field(25.0, ge=0, le=500, description="youth job centre caseworkers (FTE): assumption")
+    place_shift: dict[str, PlaceShift] = Field(
+        default_factory=dict,
+        description="budget-neutral shift of places between Sozialraumtypen, e.g. {u3_kita: {share: 0.1, from_types: [1, 2], to_types: [4, 5]}}")
     outreach_by_type: dict[int, float] = Field(
         default={1: 0.0, 2: 0.0, 3: 0.0, 4: 0.1, 5: 0.3},
         description="coverage 0..1 of prevention managers and outreach work by Sozialraumtyp; status quo: six high-need quarters (assumption)")
@@ -64,6 +87,27 @@ class Levers(BaseModel):
                 if not 0 <= factor <= 10:
                     raise ValueError(f"places_factor.{service}.{key}: factor {factor} outside 0..10")
         return {service: {str(k): v for k, v in factors.items()} for service, factors in value.items()}
+
+    def place_multipliers(self, service: str, typ: np.ndarray, base: np.ndarray) -> np.ndarray:
+        """Per Sozialraum, the factor on its places: places_factor first, then the place shift.
+
+        The shift keeps the service's total places: what the giving types lose, the receiving
+        types gain in proportion to the places they already have.
+        """
+        factor = self.places_factor.get(service, {})
+        mult = np.array([factor.get(str(int(k)), factor.get("all", 1.0)) for k in typ], dtype=float)
+        shift = self.place_shift.get(service)
+        if shift is None:
+            return mult
+        places = base * mult
+        giving, taking = np.isin(typ, shift.from_types), np.isin(typ, shift.to_types)
+        moved = shift.share * places[giving].sum()
+        receiving = places[taking].sum()
+        if receiving <= 0:
+            return mult
+        mult[giving] *= 1 - shift.share
+        mult[taking] *= 1 + moved / receiving
+        return mult
 
     def coordination_level(self, phase: str) -> float:
         return float(self.coordination.get(phase, 0.0))

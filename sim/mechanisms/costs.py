@@ -36,8 +36,7 @@ class Costs:
                 self.overhead[s] = float(unit_costs.loc[c.admin_overhead, "value_eur"]) * OVERHEAD_FACTOR[access]
             if c.basis == "per_centre_year":
                 centres = model.city.table[c.centres].to_numpy(float)
-                factor = model.levers.places_factor.get(service_id, {})
-                mult = np.array([factor.get(str(int(k)), factor.get("all", 1.0)) for k in typ])
+                mult = model.levers.place_multipliers(service_id, typ, centres)
                 self.centres_by_typ[s] = np.bincount(typ - 1, weights=centres * mult, minlength=5)
         self.outreach_unit = float(unit_costs.loc[OUTREACH_COST_ID, "value_eur"])
         # euro[year, service, typ]

@@ -20,6 +20,13 @@ GERMAN, MOTOR, WEIGHT, SCHOOL = (DEVELOPMENT_DOMAINS.index(d) for d in ("german"
 SNAPSHOT_MONTH = 2  # March
 U9_AGE = 64
 DIMENSIONS = ("material", "social", "health", "cultural")
+# Reach of the chain: a child counts as reached when it uses a personal support service now.
+# Universal health check-ups and the cash benefits (Kinderzuschlag, BuT) do not count there; birth-
+# phase visits count for the whole early childhood (they are single contacts). service_reach_all
+# also counts the benefits: it is what "a child reached" means in the cost per child reached.
+NOT_SUPPORT = ("u_checkups", "kinderzuschlag", "but_social", "but_lunch", "but_tutoring")
+NOT_A_SERVICE_CONTACT = ("u_checkups",)
+CHAIN_PHASES = ("early_childhood", "kita", "primary", "secondary", "transition")
 
 
 class Measurement:
@@ -31,6 +38,10 @@ class Measurement:
             d: np.array([d in svc.counts_for for svc in model.catalogue.services.values()]) for d in DIMENSIONS
         }
         self.exam_records: list[dict[str, np.ndarray]] = []
+        services = list(model.catalogue.services.values())
+        self.support = np.array([i not in NOT_SUPPORT for i in ids])
+        self.any_service = np.array([i not in NOT_A_SERVICE_CONTACT for i in ids])
+        self.birth_contact = np.array([svc.phase == "birth" and svc.mode == "once" for svc in services])
 
     # ---- helpers -----------------------------------------------------------------------------
     def _cells(self, rows: np.ndarray) -> np.ndarray:
@@ -183,6 +194,7 @@ class Measurement:
         }
         for k, dim in enumerate(DIMENSIONS):
             measures[f"deprivation_{dim}"] = (everyone, deprived[:, k])
+        measures |= self._chain_reach(rows, age, in_school, grade, use)
         for k, service in enumerate(self.model.catalogue.ids):
             lo, hi = self.model.catalogue.services[service].ages_months
             in_ages = (age >= lo) & (age <= hi)
@@ -190,6 +202,23 @@ class Measurement:
             measures[f"ever_{service}"] = (in_ages, ch.ever[rows, k])
         self._add(t, rows, measures)
         self._household_snapshot(t, rows, status, use)
+
+    def _chain_reach(self, rows, age, in_school, grade, use) -> dict:
+        """Per life phase: the children in it, and those the chain reaches now."""
+        visited = (age < 36) & self.model.pop.children.ever[rows][:, self.birth_contact].any(axis=1)
+        reached = use[:, self.support].any(axis=1) | visited
+        phases = {
+            "early_childhood": age < 36,
+            "kita": (age >= 36) & ~in_school,
+            "primary": in_school & (grade <= 4),
+            "secondary": in_school & (grade > 4) & (age < 192),
+            "transition": age >= 192,
+        }
+        measures = {f"chain_reach_{p}": (phases[p], reached) for p in CHAIN_PHASES}
+        everyone = np.ones(rows.size, dtype=bool)
+        measures["chain_reach_all"] = (everyone, reached)
+        measures["service_reach_all"] = (everyone, use[:, self.any_service].any(axis=1) | visited)
+        return measures
 
     def _household_snapshot(self, t: int, rows: np.ndarray, status: np.ndarray, use: np.ndarray) -> None:
         """BuT take-up counts households: eligible ones using at least one BuT component."""

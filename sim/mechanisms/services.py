@@ -14,7 +14,7 @@ children in its age window. Four kinds of service differ only in how use is deci
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, logit
+from scipy.special import logit
 
 from sim import rng
 from sim.errors import InputError
@@ -30,6 +30,7 @@ from sim.mechanisms.takeup import (  # the shared take-up model, written out per
     TRUST,
     household_traits,
     need_score,
+    probability_from_load,
     susceptibility_weights,
 )
 from sim.params import BARRIERS, DEVELOPMENT_DOMAINS
@@ -52,7 +53,7 @@ class ServiceSystem:
         for needed in (*KITA_SERVICES, FAMILY_BENEFIT):
             if needed not in self.ids:
                 raise InputError(cat.source, needed, "the engine needs this service in the catalogue", allowed=list(KITA_SERVICES) + [FAMILY_BENEFIT])
-        for service_id in set(lev.access) | set(lev.fee_waiver) | set(lev.places_factor):
+        for service_id in set(lev.access) | set(lev.fee_waiver) | set(lev.places_factor) | set(lev.place_shift):
             if service_id not in self.ids:
                 raise InputError("levers", service_id, "unknown service", allowed=self.ids)
         S = len(self.ids)
@@ -91,9 +92,7 @@ class ServiceSystem:
             cap = svc.capacity
             if isinstance(cap, Capacity) and cap.fte is None:
                 base = table[cap.places].to_numpy(float) if cap.places else table[cap.centres].to_numpy(float) * cap.places_per_centre
-                factor = lev.places_factor.get(service_id, {})
-                mult = np.array([factor.get(str(int(k)), factor.get("all", 1.0)) for k in typ])
-                self.capacity[s] = np.round(base * mult * model.scale)
+                self.capacity[s] = np.round(base * lev.place_multipliers(service_id, typ, base) * model.scale)
         self.pressure = np.zeros((S, self.n_sr), dtype=np.float32)
         self.slot_carry = np.zeros(S)
         self.effects = np.array([[svc.effects.get(d, 0.0) for d in DEVELOPMENT_DOMAINS] for svc in self.svc], dtype=np.float32)
@@ -150,7 +149,8 @@ class ServiceSystem:
         return ok
 
     def _probability(self, s: int, idx: np.ndarray, ctx: dict, extra_distance: float = 0.0) -> np.ndarray:
-        """Take-up probability of service s for the children idx (see sim.mechanisms.takeup)."""
+        """Take-up probability of service s for the children idx: the barrier load of
+        sim.mechanisms.takeup summed barrier by barrier (only the barriers the service has)."""
         ch = self.model.pop.children
         svc = self.svc[s]
         h = ch.hh[idx]
@@ -178,7 +178,7 @@ class ServiceSystem:
         if extra_distance:
             load += self.elasticity[DIST] * extra_distance * sus[h, DIST]
         need = svc.need_targeting * ctx["need_hh"][h] if svc.need_targeting else 0.0
-        return expit(self.base_logit[s] - load + need)
+        return probability_from_load(self.base_logit[s], load, need)
 
     def _wants(self, s: int, candidates: np.ndarray, ctx: dict) -> np.ndarray:
         idx = np.flatnonzero(candidates)
@@ -221,7 +221,6 @@ class ServiceSystem:
             "susceptibility": self.sus_w[0] + traits @ self.sus_w[1:],
             "need_hh": need_score(traits, self.model.params),
         }
-        before = ch.ever.copy()
         for s, svc in enumerate(self.svc):
             cap = svc.capacity
             if not isinstance(cap, Capacity):
@@ -240,7 +239,7 @@ class ServiceSystem:
                     self._step_caseload(s, t, ctx, slots)
             else:
                 self._step_places(s, t, ctx)
-        self._record_contacts(t, age, before)
+        self._record_contacts(t, age)
 
     def _step_once(self, s: int, t: int, ctx: dict, slots: float | None) -> None:
         ch = self.model.pop.children
@@ -282,7 +281,10 @@ class ServiceSystem:
         groups = ctx["sr_hh"][ch.hh[wants]]
         occupied = np.bincount(ch.place[placed, s], minlength=self.n_sr)
         free = np.maximum(self.capacity[s] - occupied, 0).astype(np.int64)
-        accepted = self._allocate(s, wants, groups, free, ctx, t)
+        if free.any():
+            accepted = self._allocate(s, wants, groups, free, ctx, t)
+        else:  # no vacancy anywhere: everyone who wants a place waits (and nothing needs sorting)
+            accepted = np.zeros(wants.size, dtype=bool)
         ch.place[wants[accepted], s] = groups[accepted]
         free -= np.bincount(groups[accepted], minlength=self.n_sr)
         accepted |= self._place_elsewhere_in_bezirk(s, wants, ~accepted, free, ctx, t)
@@ -326,10 +328,10 @@ class ServiceSystem:
         tiebreak = rng.uniforms(self.model.seed, f"priority:{s}", ch.cid[wants], t)
         return allocate(groups, free, key, tiebreak)
 
-    def _record_contacts(self, t: int, age: np.ndarray, before: np.ndarray) -> None:
+    def _record_contacts(self, t: int, age: np.ndarray) -> None:
         """First contacts, dose, Kita entry and warm handovers to the next services in the chain."""
         ch = self.model.pop.children
-        new = ch.use & ~before
+        new = ch.use & ~ch.ever
         self.new_contacts = new
         rows = np.flatnonzero(new.any(axis=1))
         if rows.size:

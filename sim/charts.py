@@ -1,0 +1,220 @@
+"""The five budget-meeting charts, as PNG and SVG, German labels, sized for a projector.
+
+Each chart carries the scenarios, the number of seeds and "synthetisches Düsseldorf" (via
+Comparison.label()). Every function takes a finished Comparison and returns the figure; `make_all`
+writes all five files pairs.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import TwoSlopeNorm  # noqa: E402
+
+from sim.city import STADTBEZIRKE  # noqa: E402
+from sim.compare import AVOIDED_CASE, BASELINE, Comparison  # noqa: E402
+from sim.indicators import INDICATOR_LABELS_DE  # noqa: E402
+from sim.mechanisms.measurement import CHAIN_PHASES  # noqa: E402
+
+SIZE = (16, 9)
+plt.rcParams.update({"font.size": 14, "axes.titlesize": 16, "axes.labelsize": 14, "legend.fontsize": 12,
+                     "figure.titlesize": 20, "svg.fonttype": "none"})
+
+GAP_INDICATORS = (
+    "insufficient_german_at_school_entry", "motor_problems_at_school_entry", "sports_club_member_at_school_entry",
+    "kita_entry_before_36_months", "gymnasium_transition", "multiple_deprivation",
+)
+HEATMAP_INDICATORS = ("insufficient_german_at_school_entry", "multiple_deprivation")
+EFFECTS = (
+    (AVOIDED_CASE, "vermiedene Fälle unzureichender Deutschkenntnisse\nbei der Schuleingangsuntersuchung je Jahr"),
+    ("multiple_deprivation", "Kinder weniger mit multipler Deprivation\n(AWO-ISS, Stichtag März) je Jahr"),
+)
+PHASE_LABELS = {"early_childhood": "0-2 Jahre", "kita": "Kita\n3-5", "primary": "Grund-\nschule",
+                "secondary": "Sek. I", "transition": "Schule-\nBeruf"}
+
+
+def _short(c: Comparison, name: str, width: int = 34) -> str:
+    title = c.titles[name]
+    return title if len(title) <= width else title[: width - 1] + "…"
+
+
+def _header(fig, c: Comparison, title: str) -> None:
+    fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
+    fig.text(0.01, 0.925, c.label() + " · Balken/Striche: 95%-Intervall über Seeds", ha="left", fontsize=12, color="0.35")
+
+
+def gap_chart(c: Comparison):
+    """1. The SGB II / non-SGB II gap per indicator and scenario, with intervals."""
+    fig, axes = plt.subplots(2, 3, figsize=SIZE, sharey=True)
+    names = c.names
+    y = np.arange(len(names))[::-1]
+    for ax, indicator in zip(axes.flat, GAP_INDICATORS):
+        row = c.value(indicator, "poverty", "gap", quantity="level")
+        mean = row["mean"].to_numpy() * 100
+        lo, hi = row["ci_low"].to_numpy() * 100, row["ci_high"].to_numpy() * 100
+        err = np.nan_to_num(np.vstack([mean - lo, hi - mean]))
+        colors = ["0.45" if n == BASELINE else "tab:blue" for n in names]
+        ax.barh(y, mean, color=colors, alpha=0.8)
+        ax.errorbar(mean, y, xerr=err, fmt="none", ecolor="black", capsize=3)
+        base = mean[names.index(BASELINE)]
+        ax.axvline(base, color="0.45", linestyle="--", linewidth=1)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_title(_wrap(INDICATOR_LABELS_DE[indicator], 40), fontsize=13)
+        ax.set_xlabel("Abstand SGB II − nicht SGB II (Prozentpunkte)", fontsize=11)
+    axes[0, 0].set_yticks(y, [_short(c, n) for n in names])
+    axes[1, 0].set_yticks(y, [_short(c, n) for n in names])
+    _header(fig, c, "Abstand zwischen armen und nicht armen Kindern je Indikator und Szenario")
+    fig.tight_layout(rect=(0, 0, 1, 0.91))
+    return fig
+
+
+def efficient(cost: np.ndarray, effect: np.ndarray) -> np.ndarray:
+    """Scenarios no other scenario beats: none costs at most as much and does at least as well (one strictly)."""
+    out = np.ones(cost.size, dtype=bool)
+    for i in range(cost.size):
+        better = (cost <= cost[i]) & (effect >= effect[i]) & ((cost < cost[i]) | (effect > effect[i]))
+        out[i] = not better.any()
+    return out
+
+
+def cost_effect_chart(c: Comparison):
+    """2. Extra cost against effect, efficient scenarios marked and joined."""
+    fig, axes = plt.subplots(1, 2, figsize=SIZE)
+    ce = c.cost_effectiveness().set_index("scenario").reindex(c.names)
+    cost = ce["extra_cost_eur"].to_numpy() / 1e6
+    cost_err = np.nan_to_num(np.vstack([cost - ce["extra_cost_eur_ci_low"] / 1e6, ce["extra_cost_eur_ci_high"] / 1e6 - cost]))
+    counts = c.differences("per_year_city")
+    for ax, (indicator, label) in zip(axes, EFFECTS):
+        row = counts[(counts["indicator"] == indicator) & (counts["subgroup_type"] == "all")].set_index("scenario").reindex(c.names)
+        effect = -row["mean"].to_numpy()  # fewer cases is the effect
+        # The effect's interval is the difference's interval mirrored.
+        eff_err = np.nan_to_num(np.vstack([row["ci_high"].to_numpy() - row["mean"].to_numpy(),
+                                           row["mean"].to_numpy() - row["ci_low"].to_numpy()]))
+        mask = efficient(cost, effect)
+        ax.errorbar(cost, effect, xerr=cost_err, yerr=eff_err, fmt="none", ecolor="0.6", capsize=3, zorder=1)
+        ax.scatter(cost[~mask], effect[~mask], s=110, facecolors="white", edgecolors="tab:blue", linewidths=2,
+                   zorder=2, label="nicht effizient")
+        ax.scatter(cost[mask], effect[mask], s=140, color="tab:green", zorder=3, label="effizient (nicht übertroffen)")
+        order = np.argsort(cost[mask])
+        ax.plot(cost[mask][order], effect[mask][order], color="tab:green", linewidth=1.5, zorder=2)
+        for k in range(len(c.names)):  # numbers, not names: points near zero would overlap
+            ax.annotate(str(k + 1), (cost[k], effect[k]), textcoords="offset points", xytext=(7, 5), fontsize=12,
+                        fontweight="bold")
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_xlabel("Mehrkosten gegenüber Status quo (Mio. EUR je Jahr)")
+        ax.set_ylabel(label, fontsize=12)
+        ax.legend(loc="lower right")
+    key = "\n".join(f"{k + 1}  {_short(c, name, 40)}" for k, name in enumerate(c.names))
+    fig.text(0.76, 0.5, key, va="center", fontsize=12, family="DejaVu Sans")
+    _header(fig, c, "Kosten und Wirkung: welche Szenarien lohnen sich?")
+    fig.tight_layout(rect=(0, 0, 0.75, 0.91))
+    return fig
+
+
+def chain_chart(c: Comparison):
+    """3. Where children fall out of the chain: reach in each life phase per scenario."""
+    fig, axes = plt.subplots(1, 2, figsize=SIZE, sharey=True)
+    x = np.arange(len(CHAIN_PHASES))
+    for ax, (subgroup, title) in zip(axes, (("sgb2", "Kinder in SGB-II-Haushalten"), ("non_sgb2", "Kinder nicht in SGB II"))):
+        for k, name in enumerate(c.names):
+            means, lows, highs = [], [], []
+            for phase in CHAIN_PHASES:
+                row = c.value(f"chain_reach_{phase}", "poverty", subgroup, quantity="level").loc[name]
+                means.append(row["mean"] * 100)
+                lows.append(row["ci_low"] * 100)
+                highs.append(row["ci_high"] * 100)
+            style = dict(color="black", linewidth=3, linestyle="--") if name == BASELINE else dict(linewidth=2)
+            ax.plot(x, means, marker="o", label=_short(c, name), **style)
+        ax.set_xticks(x, [PHASE_LABELS[p] for p in CHAIN_PHASES])
+        ax.set_title(title)
+        ax.set_ylabel("von einem Angebot der Kette erreicht (%)")
+        ax.grid(axis="y", alpha=0.3)
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=11)
+    _header(fig, c, "Wo Kinder aus der Kette fallen: Reichweite in jeder Lebensphase")
+    fig.tight_layout(rect=(0, 0, 1, 0.91))
+    return fig
+
+
+def heatmap_chart(c: Comparison):
+    """4. Change against the status quo per Sozialraumtyp and Stadtbezirk, as a heat map."""
+    others = [n for n in c.names if n != BASELINE]
+    rows = [("sozialraum_typ", str(k), f"Typ {k}") for k in range(1, 6)]
+    rows += [("stadtbezirk", str(k), f"{k:>2} {STADTBEZIRKE[k]}") for k in range(1, 11)]
+    fig, axes = plt.subplots(1, 2, figsize=SIZE)
+    diffs = c.differences()
+    for ax, indicator in zip(axes, HEATMAP_INDICATORS):
+        sel = diffs[diffs["indicator"] == indicator].set_index(["scenario", "subgroup_type", "subgroup"])["mean"]
+        grid = np.array([[sel.get((n, t, g), np.nan) * 100 for n in others] for t, g, _ in rows])
+        limit = max(float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 0.0, 0.1)
+        # Fewer cases is better: improvements green, worsening red.
+        image = ax.imshow(grid, cmap="RdYlGn_r", norm=TwoSlopeNorm(0.0, -limit, limit), aspect="auto")
+        for i in range(grid.shape[0]):
+            for j in range(grid.shape[1]):
+                if np.isfinite(grid[i, j]):
+                    ax.text(j, i, f"{grid[i, j]:+.1f}", ha="center", va="center", fontsize=9)
+        ax.set_xticks(range(len(others)), [_short(c, n, 22) for n in others], rotation=40, ha="right", fontsize=10)
+        ax.set_yticks(range(len(rows)), [r[2] for r in rows], fontsize=11)
+        ax.axhline(4.5, color="black", linewidth=1.5)
+        ax.set_title(_wrap(INDICATOR_LABELS_DE[indicator], 45) + "\nÄnderung in Prozentpunkten", fontsize=13)
+        fig.colorbar(image, ax=ax, shrink=0.7, label="Prozentpunkte (grün = besser)")
+    _header(fig, c, "Änderung gegenüber Status quo nach Sozialraumtyp und Stadtbezirk")
+    fig.tight_layout(rect=(0, 0, 1, 0.91))
+    return fig
+
+
+def budget_chart(c: Comparison):
+    """5. Annual budget by service as stacked bars."""
+    costs = c.costs()
+    mean = costs.groupby(["scenario", "service_label"])["cost_eur"].mean().unstack("service_label").reindex(c.names) / 1e6
+    mean = mean.loc[:, mean.sum().sort_values(ascending=False).index]
+    fig, ax = plt.subplots(figsize=SIZE)
+    colors = plt.get_cmap("tab20").colors
+    left = np.zeros(len(mean))
+    y = np.arange(len(mean))[::-1]
+    for k, service in enumerate(mean.columns):
+        ax.barh(y, mean[service].to_numpy(), left=left, color=colors[k % len(colors)], label=service)
+        left += mean[service].to_numpy()
+    for yy, total in zip(y, left):
+        ax.text(total, yy, f" {total:,.0f}".replace(",", "."), va="center", fontsize=12)
+    ax.set_yticks(y, [_short(c, n) for n in c.names])
+    ax.set_xlabel("Mio. EUR je Jahr (Mittel der Jahre und Seeds)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10)
+    _header(fig, c, "Jährliches Budget nach Angebot")
+    fig.tight_layout(rect=(0, 0, 1, 0.91))
+    return fig
+
+
+CHARTS = {
+    "1_abstand_arm_nicht_arm": gap_chart,
+    "2_kosten_wirkung": cost_effect_chart,
+    "3_kette_reichweite": chain_chart,
+    "4_heatmap_raeume": heatmap_chart,
+    "5_budget_angebote": budget_chart,
+}
+
+
+def make_all(c: Comparison, folder: Path) -> list[Path]:
+    """Write every chart as PNG and SVG into folder; returns the files."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for name, draw in CHARTS.items():
+        fig = draw(c)
+        for suffix in ("png", "svg"):
+            path = folder / f"{name}.{suffix}"
+            fig.savefig(path, dpi=110 if suffix == "png" else None)
+            files.append(path)
+        plt.close(fig)
+    return files
+
+
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(text, width))
+

@@ -1,0 +1,183 @@
+"""Paired comparison, costs, charts and report: what `make run` shows a budget meeting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import charts, report
+from sim.compare import BASELINE, STANDARD_SET, Cancelled, compare, resolve
+from sim.levers import Levers
+from sim.scenario import SCENARIO_DIR, Scenario, load_scenario
+
+SMALL = {"scale": 0.05, "years": 3, "burn_in": 1}
+SEEDS = [0, 1, 2]
+COPY = Scenario(name="baseline_kopie", title="Kopie des Status quo", description="Gleiche Hebel wie der Status quo.",
+                levers=Levers())
+LEVERS = ["but_automatic", "u3_expansion_high_need", "need_based_priority", "warm_handover", "budget_neutral_shift"]
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    return compare([BASELINE, COPY, *LEVERS], SEEDS, workers=2, progress=False, **SMALL)
+
+
+def _diff(c, indicator, subgroup_type="all", subgroup="all"):
+    table = c.differences()
+    sel = table[(table["indicator"] == indicator) & (table["subgroup_type"] == subgroup_type) & (table["subgroup"] == subgroup)]
+    return sel.set_index("scenario")
+
+
+def _per_seed(c, scenario, indicator, subgroup_type="all", subgroup="all"):
+    wide = c._wide()
+    return wide.loc[(scenario, indicator, subgroup_type, subgroup)] - wide.loc[(BASELINE, indicator, subgroup_type, subgroup)]
+
+
+def test_the_standard_set_is_shipped():
+    for name in STANDARD_SET:
+        assert (SCENARIO_DIR / f"{name}.yaml").exists()
+        assert load_scenario(name).title
+
+
+def test_a_scenario_identical_to_the_baseline_differs_by_exactly_zero(comparison):
+    diffs = comparison.differences()
+    same = diffs[diffs["scenario"] == COPY.name]
+    assert len(same) > 1000
+    finite = same["mean"].dropna()
+    assert (finite == 0).all()
+    costs = comparison.costs()
+    assert (costs[costs["scenario"] == COPY.name]["extra_over_baseline_eur"] == 0).all()
+
+
+def test_common_random_numbers_make_paired_differences_tighter_than_levels(comparison):
+    # The same seed gives the same population: the lever's effect varies less over seeds than the level.
+    level_sd = comparison._wide().loc[(BASELINE, "insufficient_german_at_school_entry", "all", "all")].std()
+    diff_sd = _per_seed(comparison, "u3_expansion_high_need", "insufficient_german_at_school_entry").std()
+    assert diff_sd < level_sd
+
+
+def test_but_without_application_raises_but_takeup_on_every_seed(comparison):
+    per_seed = _per_seed(comparison, "but_automatic", "but_social_participation_takeup")
+    assert (per_seed > 0.05).all()
+    row = _diff(comparison, "but_social_participation_takeup").loc["but_automatic"]
+    assert row["ci_low"] > 0
+
+
+def test_more_u3_places_in_high_need_quarters_raise_u3_care_there(comparison):
+    per_seed = _per_seed(comparison, "u3_expansion_high_need", "u3_care_coverage", "sozialraum_typ", "5")
+    assert (per_seed > 0).all()
+    untouched = _per_seed(comparison, "u3_expansion_high_need", "u3_care_coverage", "sozialraum_typ", "1")
+    assert abs(untouched.mean()) < per_seed.mean()
+
+
+def test_need_based_priority_gives_poor_children_more_u3_places(comparison):
+    per_seed = _per_seed(comparison, "need_based_priority", "u3_care_coverage", "poverty", "sgb2")
+    assert (per_seed > 0).all()
+    others = _per_seed(comparison, "need_based_priority", "u3_care_coverage", "poverty", "not_poor")
+    assert others.mean() < 0
+
+
+def test_warm_handovers_raise_reach_of_the_chain_in_primary_school(comparison):
+    per_seed = _per_seed(comparison, "warm_handover", "chain_reach_primary", "poverty", "sgb2")
+    assert (per_seed > 0).all()
+
+
+def test_costs_add_up(comparison):
+    costs = comparison.costs()
+    ce = comparison.cost_effectiveness().set_index("scenario")
+    annual = costs.groupby(["scenario", "year"])["cost_eur"].sum().groupby("scenario").mean()
+    for name in comparison.names:
+        assert annual[name] == pytest.approx(ce.loc[name, "annual_cost_eur"], rel=1e-9)
+        assert ce.loc[name, "extra_cost_eur"] == pytest.approx(
+            ce.loc[name, "annual_cost_eur"] - ce.loc[BASELINE, "annual_cost_eur"], rel=1e-9, abs=1e-3)
+        extra = costs[costs["scenario"] == name].groupby("year")["extra_over_baseline_eur"].sum().mean()
+        assert extra == pytest.approx(ce.loc[name, "extra_cost_eur"], rel=1e-9, abs=1e-3)
+    assert (costs["cost_eur"] >= 0).all()
+    assert (costs["admin_overhead_eur"] <= costs["cost_eur"] + 1e-6).all()
+    # Automatic BuT removes most of the application overhead of BuT.
+    but = costs[costs["service"] == "but_social"].groupby("scenario")
+    share = (but["admin_overhead_eur"].sum() / but["cost_eur"].sum())
+    assert share["but_automatic"] < share[BASELINE]
+    row = ce.loc["but_automatic"]
+    assert row["cost_per_extra_child_reached_eur"] == pytest.approx(
+        row["extra_cost_eur"] / row["extra_children_reached_per_year"])
+
+
+def test_a_budget_neutral_shift_keeps_the_places(comparison):
+    from sim.city import load_city
+
+    city = load_city()
+    typ = city.table["sozialraum_typ"].to_numpy()
+    shift = load_scenario("budget_neutral_shift").levers
+    base = city.table["places_u3_kita"].to_numpy(float)
+    moved = base * shift.place_multipliers("u3_kita", typ, base)
+    assert moved.sum() == pytest.approx(base.sum())
+    assert moved[np.isin(typ, [4, 5])].sum() > base[np.isin(typ, [4, 5])].sum()
+    ce = comparison.cost_effectiveness().set_index("scenario")
+    # Same places, same money, up to who fills them: within 2% of the budget.
+    assert abs(ce.loc["budget_neutral_shift", "extra_cost_eur"]) < 0.02 * ce.loc[BASELINE, "annual_cost_eur"]
+
+
+def test_comparison_table_is_tidy(comparison):
+    tidy = comparison.tidy()
+    key = ["scenario", "indicator", "subgroup_type", "subgroup", "quantity", "statistic"]
+    assert not tidy.duplicated(key).any()
+    assert set(tidy["statistic"]) == {"mean", "sd", "ci_low", "ci_high", "n_seeds"}
+    assert set(tidy["quantity"]) == {"level", "difference"}
+    assert set(tidy["subgroup_type"]) == {"all", "poverty", "sozialraum_typ", "stadtbezirk", "language"}
+    assert tidy["indicator_label"].notna().all()
+    n = tidy[(tidy["statistic"] == "n_seeds")]["value"]
+    assert (n <= len(SEEDS)).all()
+
+
+def test_every_chart_file_is_produced_and_not_empty(comparison, tmp_path):
+    files = charts.make_all(comparison, tmp_path)
+    assert len(files) == 2 * len(charts.CHARTS)
+    for path in files:
+        assert path.stat().st_size > 10_000, path
+    assert (tmp_path / "1_abstand_arm_nicht_arm.svg").read_text(encoding="utf-8").count("synthetisches Düsseldorf") >= 1
+
+
+def test_the_report_folder_is_complete_or_absent(comparison, tmp_path, monkeypatch):
+    out = report.write_report(comparison, tmp_path / "report", {"test": True})
+    for name in ("bericht.html", "comparison.csv", "costs.csv", "cost_effectiveness.csv", "runs.parquet", "provenance.yaml"):
+        assert (out / name).stat().st_size > 0
+    page = (out / "bericht.html").read_text(encoding="utf-8")
+    assert "synthetischen Düsseldorf" in page and page.count("<img") == len(charts.CHARTS)
+    assert "Mehrkosten" in report.terminal_summary(comparison, out)
+
+    def broken(*_):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(charts, "make_all", broken)
+    with pytest.raises(RuntimeError):
+        report.write_report(comparison, tmp_path / "second", {})
+    assert not (tmp_path / "second").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_efficient_scenarios_are_those_nobody_beats():
+    cost = np.array([0.0, 1.0, 2.0, 2.0, 5.0])
+    effect = np.array([0.0, 3.0, 2.0, 4.0, 4.0])
+    assert charts.efficient(cost, effect).tolist() == [True, True, False, True, False]
+
+
+def test_bad_scenarios_stop_before_anything_runs():
+    from sim.errors import InputError
+
+    with pytest.raises(InputError, match="not found"):
+        resolve(["baseline", "gibt_es_nicht"])
+    with pytest.raises(ValueError, match="unique"):
+        resolve(["lotsen", "lotsen"])
+
+
+def test_a_comparison_can_be_cancelled():
+    with pytest.raises(Cancelled):
+        compare(["baseline", "lotsen"], [0], workers=1, progress=False, cancelled=lambda: True, **SMALL)
+
+
+def test_the_summary_table_has_one_row_per_scenario(comparison):
+    table = report.summary_table(comparison)
+    assert list(table["Szenario"]) == [comparison.titles[n] for n in comparison.names]
+    assert isinstance(table, pd.DataFrame)
