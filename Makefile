@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	# A real browser for the UI's end-to-end test (Debian's chromium; playwright's own download does not work offline).
+	test -x /usr/bin/chromium || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 	touch $(STAMP)
 
 # The main job: the standard scenarios against the status quo, report in results/report/.
@@ -34,3 +37,17 @@ clean:
 
 bench: $(STAMP)
 	$(PY) experiments/benchmark.py
+
+# The planners' web UI on this machine only (UI_HOST=0.0.0.0 to share it on a network, at your own risk).
+UI_HOST ?= 127.0.0.1
+UI_PORT ?= 8765
+.PHONY: ui
+ui: $(STAMP)
+	$(PY) -m sim.ui --host $(UI_HOST) --port $(UI_PORT)
+
+# A small demonstration sweep for analysts: 4 scenarios × 3 seeds on a 5 % sample (both cores),
+# then one table with mean and interval over seeds: results/multirun/demo_sweep/collected/.
+.PHONY: sweep
+sweep: $(STAMP)
+	$(PY) -m sim.run experiment=demo_sweep
+	$(PY) -m sim.collect results/multirun/demo_sweep

@@ -298,7 +298,9 @@ def _numbers(column: pd.Series, name: str, source: str) -> pd.Series:
         cell = column.iloc[i]
         if _is_missing(cell) or str(cell).strip() == "":
             raise InputError(source, name, "empty cell, a number is required", row=_row(i))
-        raise InputError(source, name, f"{str(cell).strip()!r} is not a number", row=_row(i))
+        text = str(cell).strip()
+        shown = text if len(text) <= 40 else text[:37] + "..."  # a pasted column or a 5,000-digit number
+        raise InputError(source, name, f"{shown!r} is not a number", row=_row(i))
     return values
 
 

@@ -118,15 +118,14 @@ class Accumulator:
         if not 0 <= y < self.n_years or not measures:
             return
         names = list(measures)
-        stacked = np.empty((cells.size, 2 * len(names)), dtype=np.float32)
+        # Counts per cell, one column per denominator and numerator (exact integers: a bincount
+        # of the cells where the mask holds is cheaper than a product with a one-hot matrix).
+        n_cells = self.index.n_cells
+        by_cell = np.empty((n_cells, 2 * len(names)), dtype=np.float32)
         for k, name in enumerate(names):
             den, num, *subset = measures[name]
-            stacked[:, 2 * k] = den
-            stacked[:, 2 * k + 1] = (num & den) if not subset or subset[0] else num
-        one_hot = sparse.csr_matrix(
-            (np.ones(cells.size, dtype=np.float32), (cells, np.arange(cells.size))),
-            shape=(self.index.n_cells, cells.size))
-        by_cell = one_hot @ stacked
+            by_cell[:, 2 * k] = np.bincount(cells[den], minlength=n_cells)
+            by_cell[:, 2 * k + 1] = np.bincount(cells[(num & den) if not subset or subset[0] else num], minlength=n_cells)
         by_group = self.index.cell_to_group.T @ by_cell
         for k, name in enumerate(names):
             if name not in self.num:

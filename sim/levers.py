@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from sim.checks import CheckedModel
 
 AccessChange = Literal["standard", "simplified", "automatic"]
 PovertyStatus = Literal["sgb2", "low_income", "not_poor"]
 TRANSITIONS = ("birth", "early_childhood", "kita", "primary", "secondary", "transition")
 
 
-class PlaceShift(BaseModel):
+class PlaceShift(CheckedModel):
     """Move a share of a service's places (and so its budget) from some Sozialraumtypen to others."""
-
-    model_config = ConfigDict(extra="forbid")
 
     share: float = Field(ge=0, le=1, description="share of the places in the giving types that moves")
     from_types: list[int] = Field(min_length=1, description="Sozialraumtypen that give places")
@@ -31,8 +31,8 @@ class PlaceShift(BaseModel):
         return self
 
 
-class Levers(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+class Levers(CheckedModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     priority_rule: Literal["employment_first", "need_based"] = Field(
         "employment_first", description="who gets a scarce place first: working parents (status quo) or need")

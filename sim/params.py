@@ -8,12 +8,12 @@ figure is an assumption of this model and is marked as such in its description.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
+from sim.yamlio import read_yaml
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
-from sim.yamlio import safe_load
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
+from sim.checks import CheckedModel, allowed_values, validation_field
 from sim.errors import InputError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -32,10 +32,19 @@ BARRIERS = (
 TRAITS = ("sgb2", "low_income", "single_parent", "low_education", "other_language", "not_employed")
 DEVELOPMENT_DOMAINS = ("german", "motor", "weight", "school")
 RISK_TRAITS = TRAITS + ("high_education",)
+POVERTY_STATUSES = ("sgb2", "low_income", "not_poor")
+EXAMINED_DOMAINS = ("german", "motor", "weight")
+
+# Ranges of the values inside the parameter tables. Elasticities and susceptibilities are never
+# negative: a barrier that raised take-up would break "lowering a barrier never lowers take-up".
+Share = Annotated[float, Field(ge=0, le=1)]
+Weight = Annotated[float, Field(ge=0, le=20)]
+Drift = Annotated[float, Field(ge=-5, le=5)]
+Threshold = Annotated[float, Field(ge=-10, le=10)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+class _Strict(CheckedModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class Demography(_Strict):
@@ -46,17 +55,23 @@ class Demography(_Strict):
     move_within_per_year: float = Field(0.06, ge=0, le=0.5, description="share of households moving to another Sozialraum a year: assumption")
     sgb2_exit_per_year: float = Field(0.15, ge=0.001, le=0.99, description="yearly hazard of leaving SGB II; fitted to the persistence of poverty")
     low_income_exit_per_year: float = Field(0.25, ge=0.001, le=0.99, description="yearly hazard of leaving low income: assumption")
-    employed_share: dict[str, float] = Field(
+    employed_share: dict[str, Share] = Field(
         default={"sgb2": 0.25, "low_income": 0.70, "not_poor": 0.85},
         description="share of households in which all parents work, by poverty status: assumption",
     )
+
+    @field_validator("employed_share")
+    @classmethod
+    def _employed_share(cls, value: dict[str, float]) -> dict[str, float]:
+        _check_keys(value, POVERTY_STATUSES, "poverty status")
+        return value
     trait_correlation: float = Field(0.45, ge=0, le=0.95, description="latent correlation of poverty with single parenthood, language and low education within a Sozialraum: assumption")
     propensity_correlation: float = Field(0.35, ge=0, le=0.95, description="correlation of a family's propensities across services: assumption")
 
 
 class Development(_Strict):
     # Yearly drift of each latent development domain (standard deviations a year) by household trait.
-    risk: dict[str, dict[str, float]] = Field(
+    risk: dict[str, dict[str, Drift]] = Field(
         default={
             "german": {"other_language": -0.55, "sgb2": -0.10, "low_education": -0.10, "high_education": 0.05},
             "motor": {"sgb2": -0.06, "low_education": -0.04},
@@ -69,21 +84,35 @@ class Development(_Strict):
     german_effect_multiplier_other_language: float = Field(2.0, ge=0, le=10, description="Kita-type effects on German are larger where German is not spoken at home: assumption")
     noise_per_year: float = Field(0.15, ge=0, le=2, description="SD of yearly random change: assumption")
     german_to_school: float = Field(0.35, ge=0, le=2, description="weight of German at school entry in school readiness: assumption")
-    exam_threshold: dict[str, float] = Field(
+    exam_threshold: dict[str, Threshold] = Field(
         default={"german": -1.0, "motor": -1.2, "weight": -1.9},
         description="latent value below which the school entry examination finds a problem; fitted",
     )
+
+    @field_validator("exam_threshold")
+    @classmethod
+    def _exam_threshold(cls, value: dict[str, float]) -> dict[str, float]:
+        _check_keys(value, EXAMINED_DOMAINS, "examined domain")
+        return value
+    @field_validator("risk")
+    @classmethod
+    def _risk(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        _check_keys(value, DEVELOPMENT_DOMAINS, "development domain")
+        for traits in value.values():
+            _check_keys(traits, RISK_TRAITS, "household trait")
+        return value
+
     gymnasium_threshold: float = Field(0.3, description="school readiness above which a child goes to Gymnasium; fitted")
     neet_threshold: float = Field(-1.6, description="school readiness at 18 below which a young person is NEET; assumption (about 7%)")
     deprivation_school_threshold: float = Field(-1.0, description="school readiness below which the cultural/educational dimension counts as a problem: assumption")
 
 
 class TakeUp(_Strict):
-    elasticity: dict[str, float] = Field(
+    elasticity: dict[str, Weight] = Field(
         default={b: 1.0 for b in BARRIERS},
         description="how strongly one unit of barrier (intensity × susceptibility) lowers the take-up logit",
     )
-    susceptibility: dict[str, dict[str, float]] = Field(
+    susceptibility: dict[str, dict[str, Weight]] = Field(
         default={
             "information": {"base": 0.3, "sgb2": 0.7, "low_income": 0.4, "low_education": 0.4, "other_language": 0.4},
             "application_effort": {"base": 0.3, "sgb2": 0.5, "low_income": 0.3, "low_education": 0.5, "other_language": 0.3, "single_parent": 0.2},
@@ -97,17 +126,43 @@ class TakeUp(_Strict):
     )
     handover_strength: float = Field(0.6, ge=0, le=1, description="share of the information and trust barrier that a warm handover removes: assumption")
     outreach_strength: float = Field(0.6, ge=0, le=1, description="share of the information and trust barrier that full outreach coverage removes: assumption")
-    need_targeting_risk: dict[str, float] = Field(
+    need_targeting_risk: dict[str, Weight] = Field(
         default={"sgb2": 1.0, "single_parent": 0.5, "low_education": 0.5},
         description="need score used by need-targeted outreach and need-based priority: assumption",
     )
+
+    @field_validator("elasticity")
+    @classmethod
+    def _elasticity(cls, value: dict[str, float]) -> dict[str, float]:
+        _check_keys(value, BARRIERS, "barrier")
+        return value
+
+    @field_validator("need_targeting_risk")
+    @classmethod
+    def _need_targeting_risk(cls, value: dict[str, float]) -> dict[str, float]:
+        _check_keys(value, TRAITS, "household trait")
+        return value
+
+    @field_validator("susceptibility")
+    @classmethod
+    def _susceptibility(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        _check_keys(value, BARRIERS, "barrier")
+        for traits in value.values():
+            _check_keys(traits, ("base",) + TRAITS, "household trait")
+        return value
+
+
+def _check_keys(value: dict, allowed, what: str) -> None:
+    for key in value:
+        if key not in allowed:
+            raise ValueError(f"unknown {what} '{key}'; allowed: {', '.join(allowed)}")
 
 
 class ModelParams(_Strict):
     demography: Demography = Demography()
     development: Development = Development()
     takeup: TakeUp = TakeUp()
-    base_rate: dict[str, float] = Field(default_factory=dict, description="fitted take-up without barriers per service (overrides the catalogue)")
+    base_rate: dict[str, Share] = Field(default_factory=dict, description="fitted take-up without barriers per service (overrides the catalogue)")
 
 
 def _merge(base: dict, update: dict) -> dict:
@@ -122,20 +177,25 @@ def _merge(base: dict, update: dict) -> dict:
 
 def params_from_dict(data: dict, source: str = "parameters") -> ModelParams:
     """Validate a (partial) parameter dict over the defaults; errors name the field."""
+    if data is not None and not isinstance(data, dict):
+        raise InputError(source, "params", f"must be a mapping of parameter to value, got {type(data).__name__}",
+                         allowed=sorted(ModelParams.model_fields))
     try:
         return ModelParams.model_validate(_merge(ModelParams().model_dump(), data or {}))
     except ValidationError as exc:
         err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise InputError(source, field, err["msg"]) from None
+        raise InputError(source, validation_field(err["loc"]), err["msg"],
+                         allowed=allowed_values(ModelParams, err)) from None
 
 
 def load_params(fitted: Path | None = FITTED_PATH, overrides: dict | None = None) -> ModelParams:
     """Defaults, then the fitted values, then explicit overrides."""
     data: dict = {}
     if fitted is not None and Path(fitted).exists():
-        loaded = safe_load(Path(fitted).read_text(encoding="utf-8")) or {}
-        data = loaded.get("params", {})
+        loaded = read_yaml(fitted) or {}
+        if not isinstance(loaded, dict):
+            raise InputError(str(fitted), "(file)", "must be a mapping with the key 'params'")
+        data = loaded.get("params") or {}
     if overrides:
         data = _merge(data, overrides)
     return params_from_dict(data, str(fitted) if fitted else "parameters")

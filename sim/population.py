@@ -85,6 +85,9 @@ class Population:
                 "other_language": (bool, (), False),
                 "employed": (bool, (), False),
                 "z": (np.float32, (), 0.0),
+                # The household traits that take-up depends on, as of the last take-up decision
+                # (sim.mechanisms.services): a change re-decides its children's take-up.
+                "takeup_key": (np.int32, (), -1),
             },
             capacity=n_children // 2,
         )
@@ -108,6 +111,11 @@ class Population:
                 "waiting": (bool, (S,), False),
                 "handover": (bool, (S,), False),
                 "handover_draw": (np.float32, (S,), 1.0),
+                # Cached take-up decision (propensity below the take-up probability), kept up to
+                # date by sim.mechanisms.services; new rows start stale.
+                "takes_up": (bool, (S,), False),
+                "takeup_stale": (bool, (), True),
+                "cover_seen": (bool, (S,), False),
                 "kita_entry_age": (np.int16, (), -1),
                 "gymnasium": (np.int8, (), -1),
             },

@@ -1,8 +1,17 @@
-"""What a result directory needs to be understood later: config, seed, code revision, versions, time."""
+"""What a result directory needs to be understood later: config, seed, code revision, versions, time.
+
+`provenance.yaml` in every result folder holds: when it was made (UTC), the git revision (marked
+`+uncommitted` when the working tree differs from it), Python and package versions, the seeds,
+the full configuration (with the model parameters filled in when the caller did not pass them:
+the declared defaults plus `conf/params/fitted.yaml`, which is what a run without explicit
+parameters uses) and a SHA-256 of every input file, since data edits do not show in the revision.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -10,7 +19,15 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "hydra-core", "matplotlib")
+PACKAGES = ("praeventionskette-sim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "pyyaml",
+            "hydra-core", "omegaconf", "matplotlib")
+DATA = Path(__file__).resolve().parent / "data"
+INPUT_FILES = {
+    "city": DATA / "duesseldorf_synthetic.csv",
+    "catalogue": DATA / "services.yaml",
+    "unit_costs": DATA / "unit_costs.csv",
+    "fitted_params": REPO / "conf" / "params" / "fitted.yaml",
+}
 
 
 def git_revision() -> str:
@@ -34,12 +51,55 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def seeds(config: dict) -> list[int]:
+    """The seeds of a run (`seed`) or of a comparison (`seeds`, a list or, from sim.report, a count n = seeds 0..n-1)."""
+    if isinstance(config.get("seed"), int):
+        return [config["seed"]]
+    value = config.get("seeds")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return list(range(value))
+    if isinstance(value, (list, tuple, range)):
+        return [int(s) for s in value]
+    return []
+
+
+def input_files(config: dict) -> dict[str, dict[str, str]]:
+    """Path and SHA-256 of each input file (a city table named in the config replaces the default)."""
+    files = dict(INPUT_FILES)
+    city = config.get("city")
+    table = city.get("table") if isinstance(city, dict) else None
+    if table:
+        files["city"] = Path(table)
+    out = {}
+    for name, path in files.items():
+        try:
+            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            digest = "missing"
+        out[name] = {"path": str(path), "sha256": digest}
+    return out
+
+
+def resolved(config: dict) -> dict:
+    """The configuration with the model parameters filled in where the caller left them out."""
+    out = dict(config)
+    if "params" not in out:
+        from sim.params import load_params  # late: provenance must not pull the model into every import
+
+        out["params"] = load_params().model_dump(mode="json")
+    return out
+
+
 def provenance(config: dict) -> dict:
     return {
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "git_revision": git_revision(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
         "packages": package_versions(),
-        "config": config,
+        "seeds": seeds(config),
+        "inputs": input_files(config),
+        "config": resolved(config),
         "data_note": "Synthetisches Düsseldorf: Sozialraum-Tabelle synthetisch, an veröffentlichte Stadtwerte angepasst. "
                      "'Arm' heißt SGB-II-Bezug.",
     }

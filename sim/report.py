@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import html
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +23,7 @@ from sim import charts
 from sim.compare import AVOIDED_CASE, BASELINE, STANDARD_SET, Comparison, compare
 from sim.indicators import INDICATOR_LABELS_DE
 from sim.provenance import provenance_yaml
-from sim.results import write_csv, write_parquet
+from sim.results import atomic_directory, write_csv, write_parquet
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 KEY_INDICATORS = (
@@ -148,9 +146,7 @@ Schuleingangsuntersuchung (Annahme: der Fall, den der Haushalt zählt).</p>
 def write_report(c: Comparison, out_dir: Path, config: dict) -> Path:
     """Every file of the report; the folder is renamed into place only when complete."""
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    try:
+    with atomic_directory(out_dir) as tmp:
         write_csv(c.tidy(), tmp / "comparison.csv")
         write_csv(c.costs(), tmp / "costs.csv")
         write_csv(c.cost_effectiveness(), tmp / "cost_effectiveness.csv")
@@ -158,12 +154,6 @@ def write_report(c: Comparison, out_dir: Path, config: dict) -> Path:
         charts.make_all(c, tmp / "charts")
         write_html(c, tmp)
         (tmp / "provenance.yaml").write_text(provenance_yaml(config), encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 

@@ -1,29 +1,50 @@
-"""The main job: run one scenario on the synthetic Düsseldorf and write its results.
+"""The main job: run one scenario on the synthetic Düsseldorf and write its results (a Hydra app).
 
-    python -m sim.run [--scenario baseline] [--seed 0] [--scale 1.0] [--years 18]
+    python -m sim.run                                   # baseline, seed 0, full city
+    python -m sim.run scenario=lotsen seed=3 scale=sample
+    python -m sim.run -m scenario=baseline,lotsen 'seed=range(10)'   # a sweep (joblib, both cores)
+    python -m sim.run params.takeup.elasticity.stigma_trust=3.0     # any model parameter by name
+    python -m sim.run --scenario lotsen --seed 3 --scale 0.25        # the earlier flags still work
 
-Writes to results/<scenario>_seed<seed>/: indicators.csv (tidy, one row per indicator and
-subgroup, reported years pooled), indicators_by_year.csv, costs.csv (EUR per service, year and
-Sozialraumtyp), school_entry.parquet (one row per examined child), monthly.csv (the
-DataCollector series) and provenance.yaml. The directory appears only when complete.
+Configuration: conf/ (groups city, scenario, scale, parameters, launcher, experiment; schema and
+checks in sim/hydra_conf.py). A single run writes to results/runs/<scenario>_seed<seed>/result/,
+a sweep to results/multirun/<time or experiment>/<overrides>/result/: indicators.csv (tidy, one
+row per indicator and subgroup, reported years pooled), indicators_by_year.csv, costs.csv (EUR per
+service, year and Sozialraumtyp), indicators.parquet and costs.parquet (the same, tidy Parquet),
+school_entry.parquet (one row per examined child), monthly.csv (the DataCollector series),
+config.yaml (the resolved configuration and seed) and provenance.yaml. The folder appears only
+when complete; a sweep started again skips every run whose folder is complete with the same
+configuration. `python -m sim.collect <sweep dir>` merges a sweep into one table.
 """
 
 from __future__ import annotations
 
-import argparse
+import logging
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+import hydra
 import pandas as pd
+import yaml
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
 
+from sim.city import load_city
+from sim.hydra_conf import check_run, objective_value
 from sim.indicators import INDICATOR_LABELS_DE
 from sim.model import PreventionChainModel
 from sim.provenance import provenance_yaml
 from sim.results import write_csv, write_parquet
+from sim.yamlio import safe_load
+
+log = logging.getLogger(__name__)
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 SUMMARY_INDICATORS = (
     "child_sgb2_rate", "u3_care_coverage", "kita_entry_before_36_months", "ue3_kita_attendance",
     "insufficient_german_at_school_entry", "sports_club_member_at_school_entry", "ogs_participation",
@@ -42,6 +63,9 @@ def write_results(model: PreventionChainModel, out_dir: Path, config: dict) -> P
         write_csv(model.cost_table(), tmp / "costs.csv")
         write_parquet(model.school_entry_records(), tmp / "school_entry.parquet")
         write_csv(model.datacollector.get_model_vars_dataframe(), tmp / "monthly.csv")
+        write_parquet(model.indicators(), tmp / "indicators.parquet")
+        write_parquet(model.cost_table(), tmp / "costs.parquet")
+        (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
         (tmp / "provenance.yaml").write_text(provenance_yaml(config), encoding="utf-8")
         if out_dir.exists():
             shutil.rmtree(out_dir)
@@ -68,28 +92,81 @@ def summary(model: PreventionChainModel) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description="Präventionskette-Sim: ein Szenario rechnen")
-    parser.add_argument("--scenario", default="baseline")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--scale", type=float, default=1.0, help="share of the city simulated (1.0 = full city)")
-    parser.add_argument("--years", type=int, default=18)
-    parser.add_argument("--burn-in", type=int, default=6)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args(argv)
-    started = time.perf_counter()
-    model = PreventionChainModel(args.scenario, seed=args.seed, scale=args.scale, years=args.years,
-                                 burn_in_years=args.burn_in)
-    print(f"Szenario: {model.scenario.title} · synthetisches Düsseldorf · Seed {args.seed} · Skala {args.scale} · "
-          f"{args.years} Jahre ab {model.start_year} (+{args.burn_in} Jahre Einschwingzeit)")
-    model.run(progress=True)
-    config = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
-    config |= {"levers": model.levers.model_dump(), "params": model.params.model_dump()}
-    out = write_results(model, args.out or RESULTS / f"{model.scenario.name}_seed{args.seed}", config)
-    print(summary(model))
-    print(f"\nErgebnisse: {out}  ({time.perf_counter() - started:.1f} s)")
+# Flags of the earlier command line, still accepted: each becomes a Hydra override.
+LEGACY_FLAGS = {"--scenario": "scenario", "--seed": "seed", "--scale": "scale.share", "--years": "years",
+                "--burn-in": "burn_in_years", "--out": "out"}
+
+
+def hydra_arguments(argv: list[str]) -> list[str]:
+    """`--scenario lotsen --seed 3` -> `scenario=lotsen seed=3`; everything else passes unchanged."""
+    out, i = [], 0
+    while i < len(argv):
+        flag, _, inline = argv[i].partition("=")
+        if flag in LEGACY_FLAGS:
+            value = inline if inline else (argv[i + 1] if i + 1 < len(argv) else "")
+            i += 1 if inline else 2
+            out.append(f"{LEGACY_FLAGS[flag]}={value}")
+        else:
+            out.append(argv[i])
+            i += 1
     return out
 
 
+def run_configured(cfg: DictConfig):
+    """One run from a composed Hydra configuration (the task of `python -m sim.run`)."""
+    run = check_run(cfg)
+    hydra_cfg = HydraConfig.get()
+    single = hydra_cfg.mode == RunMode.RUN
+    out = Path(cfg.out) if cfg.out else Path(hydra_cfg.runtime.output_dir) / "result"
+    record = {**run.record, "overrides": list(hydra_cfg.overrides.task)}
+    if finished(out, record):
+        log.info("bereits fertig, übersprungen: %s", out)
+        return objective_value(pd.read_parquet(out / "indicators.parquet"), pd.read_parquet(out / "costs.parquet"),
+                               run.objective)
+    started = time.perf_counter()
+    city = load_city(run.city_table) if run.city_table else None
+    model = PreventionChainModel(run.scenario, levers=run.levers, params=run.params, city=city, seed=run.seed,
+                                 scale=run.scale, years=run.years, burn_in_years=run.burn_in_years)
+    header = (f"Szenario: {model.scenario.title} · synthetisches Düsseldorf · Seed {run.seed} · Skala {run.scale} · "
+              f"{run.years} Jahre ab {model.start_year} (+{run.burn_in_years} Jahre Einschwingzeit)")
+    if single:
+        print(header)
+    model.run(progress=single)
+    record["run_seconds"] = round(time.perf_counter() - started, 3)
+    write_results(model, out, record)
+    if single:
+        print(summary(model))
+        print(f"\nErgebnisse: {out}  ({record['run_seconds']:.1f} s)")
+    else:
+        log.info("%s · Seed %d · fertig in %.1f s -> %s", run.scenario.name, run.seed, record["run_seconds"], out)
+    return objective_value(model.indicators(), model.cost_table(), run.objective)
+
+
+def finished(out: Path, record: dict) -> bool:
+    """A run is done when its result folder is complete (it appears only then) with the same configuration."""
+    path = out / "config.yaml"
+    if not path.exists():
+        return False
+    done = safe_load(path.read_text(encoding="utf-8")) or {}
+    keys = set(record) - {"overrides", "run_seconds", "budget", "objective"}  # these do not change the run
+    return all(done.get(k) == record[k] for k in keys)
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+def hydra_main(cfg: DictConfig):
+    return run_configured(cfg)
+
+
+def main(argv: list[str] | None = None):
+    """`python -m sim.run [overrides]`: Hydra's command line (see conf/config.yaml)."""
+    argv = sys.argv[1:] if argv is None else argv
+    sys.argv = [sys.argv[0], *hydra_arguments(argv)]
+    return hydra_main()
+
+
 if __name__ == "__main__":
-    main()
+    # Run the task from the importable module `sim.run`, not `__main__`, so that launchers
+    # (joblib, Ray, submitit) pickle it by reference.
+    from sim.run import main as _main
+
+    _main()

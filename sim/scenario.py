@@ -10,13 +10,12 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from sim.yamlio import safe_load
 from pydantic import ValidationError
 
 from sim.errors import InputError
+from sim.checks import allowed_values, validation_field
 from sim.levers import Levers
+from sim.yamlio import read_yaml
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 TOP_LEVEL_KEYS = ("title", "description", "base", "levers")
@@ -40,15 +39,10 @@ def _closest(key: str, allowed) -> str:
 
 def _read(path: Path) -> dict:
     src = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         raise InputError(src, "(file)", "scenario file not found",
-                         allowed=sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))) from None
-    try:
-        data = safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(src, "(file)", f"not valid YAML (tags and code are not allowed): {exc}") from None
+                         allowed=sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml")))
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise InputError(src, "(file)", "a scenario must be a mapping with title, description and levers")
     for key in data:
@@ -59,6 +53,9 @@ def _read(path: Path) -> dict:
             raise InputError(src, key, "needs a German text")
     if data.get("levers") is not None and not isinstance(data["levers"], dict):
         raise InputError(src, "levers", "must be a mapping of lever to value", allowed=sorted(Levers.model_fields))
+    if data.get("base") is not None and not isinstance(data["base"], str):
+        raise InputError(src, "base", f"must be the name of another scenario, got {type(data['base']).__name__}",
+                         allowed=sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml")))
     return data
 
 
@@ -89,7 +86,7 @@ def load_scenario(name_or_path: str | Path, directory: Path = SCENARIO_DIR, _dep
         levers = Levers.model_validate(_merge(Levers().model_dump(), changes))
     except ValidationError as exc:
         err = exc.errors()[0]
-        field_name = "levers." + ".".join(str(p) for p in err["loc"])
-        raise InputError(str(path), field_name, err["msg"], allowed=err.get("ctx", {}).get("expected")) from None
+        field_name = "levers." + validation_field(err["loc"])
+        raise InputError(str(path), field_name, err["msg"], allowed=allowed_values(Levers, err)) from None
     return Scenario(name=path.stem, title=data["title"].strip(), description=data["description"].strip(),
                     levers=levers, lever_changes=changes, source=str(path))

@@ -8,13 +8,12 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import yaml
+from pydantic import Field, ValidationError, model_validator
 
-from sim.yamlio import safe_load
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
+from sim.checks import CheckedModel, allowed_values, validation_field
 from sim.errors import InputError
 from sim.params import BARRIERS, DEVELOPMENT_DOMAINS
+from sim.yamlio import read_yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_CATALOGUE = DATA_DIR / "services.yaml"
@@ -32,10 +31,10 @@ PHASE_LABELS = {
 POVERTY_STATUSES = ("sgb2", "low_income", "not_poor")
 ELIGIBILITY = ("all", "first_born", "low_income", "but_eligible", "in_kita", "in_school")
 COST_BASES = ("per_child_year", "per_contact", "per_centre_year", "per_fte_year", "none")
+MAX_EFFECT = 2.0  # monthly change of a latent domain, in SD; the shipped catalogue stays below 0.5
 
 
-class Capacity(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Capacity(CheckedModel):
     places: str | None = None
     centres: str | None = None
     places_per_centre: float | None = Field(None, gt=0)
@@ -59,8 +58,7 @@ class Capacity(BaseModel):
         return self
 
 
-class Cost(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Cost(CheckedModel):
     basis: Literal["per_child_year", "per_contact", "per_centre_year", "per_fte_year", "none"]
     unit_cost: str | None = None
     unit_value_eur: float | None = Field(None, ge=0)
@@ -70,8 +68,7 @@ class Cost(BaseModel):
     note: str | None = None
 
 
-class Service(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Service(CheckedModel):
     name: str
     phase: Literal["birth", "early_childhood", "kita", "primary", "secondary", "transition"]
     ages_months: tuple[int, int]
@@ -107,9 +104,11 @@ class Service(BaseModel):
                 raise ValueError(f"unknown barrier '{key}'; allowed: {', '.join(BARRIERS)}")
             if not 0 <= value <= 3:
                 raise ValueError(f"barrier '{key}' intensity {value} outside 0..3")
-        for key in self.effects:
+        for key, value in self.effects.items():
             if key not in DEVELOPMENT_DOMAINS:
                 raise ValueError(f"unknown effect '{key}'; allowed: {', '.join(DEVELOPMENT_DOMAINS)}")
+            if not -MAX_EFFECT <= value <= MAX_EFFECT:
+                raise ValueError(f"effect '{key}' {value} outside -{MAX_EFFECT:g}..{MAX_EFFECT:g} (SD per month)")
         return self
 
 
@@ -151,11 +150,8 @@ class Catalogue:
 
 def _error_from_validation(path: str, service_id: str, exc: ValidationError) -> InputError:
     err = exc.errors()[0]
-    field = ".".join(str(p) for p in (service_id, *err["loc"]))
-    allowed = None
-    if err.get("ctx", {}).get("expected"):
-        allowed = err["ctx"]["expected"]
-    return InputError(path, field, err["msg"], allowed=allowed)
+    field = ".".join(p for p in (service_id, validation_field(err["loc"])) if p)
+    return InputError(path, field, err["msg"], allowed=allowed_values(Service, err))
 
 
 def load_catalogue(path: Path | str = DEFAULT_CATALOGUE, unit_costs: pd.DataFrame | None = None,
@@ -163,12 +159,7 @@ def load_catalogue(path: Path | str = DEFAULT_CATALOGUE, unit_costs: pd.DataFram
     """Read and check the catalogue. Every problem names the file, the service and the field."""
     path = Path(path)
     src = str(path)
-    try:
-        raw = safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(src, "(file)", "file not found") from None
-    except yaml.YAMLError as exc:
-        raise InputError(src, "(file)", f"not valid YAML: {exc}") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict) or not raw:
         raise InputError(src, "(file)", "must be a mapping of service id to service")
     services: dict[str, Service] = {}

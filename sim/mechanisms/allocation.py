@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 
-def allocate(groups: np.ndarray, free: np.ndarray, key: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
+def allocate(groups: np.ndarray, free: np.ndarray, key: np.ndarray,
+             tiebreak: np.ndarray | Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """Which applicants get a place.
 
     groups[i] is applicant i's group (a Sozialraum, or 0 for a city-wide service), free[g] the
     places open in group g, key[i] the priority (higher first) and tiebreak[i] a random number
-    that orders equal priorities. Never gives a group more than free[g] places.
+    that orders equal priorities. tiebreak may also be a function of the applicants' positions,
+    so that only the numbers needed are drawn. Never gives a group more than free[g] places.
     """
-    if groups.size == 0:
-        return np.zeros(0, dtype=bool)
-    order = np.lexsort((tiebreak, -key, groups))
-    g = groups[order]
+    n = groups.size
+    accepted = np.zeros(n, dtype=bool)
+    if n == 0:
+        return accepted
+    # Only groups with more applicants than places need an order; everyone else is decided
+    # without sorting (the common case in a month between two Augusts).
+    demand = np.bincount(groups, minlength=free.size)
+    fits = demand <= free
+    accepted[fits[groups]] = True
+    contested = np.flatnonzero(~fits[groups] & (free[groups] > 0))
+    if contested.size == 0:
+        return accepted
+    g = groups[contested]
+    if (g == g[0]).all():
+        # One queue (a city-wide caseload): nobody below the k-th highest priority can get one
+        # of the k places, so only the applicants at or above it are sorted.
+        k = int(free[g[0]])
+        cut = np.partition(key[contested], contested.size - k)[contested.size - k]
+        contested = contested[key[contested] >= cut]
+        g = groups[contested]
+    tb = tiebreak(contested) if callable(tiebreak) else tiebreak[contested]
+    order = np.lexsort((tb, -key[contested], g))
+    g = g[order]
     rank = np.arange(g.size) - np.searchsorted(g, g, side="left")
-    accepted = np.empty(g.size, dtype=bool)
-    accepted[order] = rank < free[g]
+    accepted[contested[order]] = rank < free[g]
     return accepted

@@ -28,6 +28,7 @@ from sim.mechanisms.takeup import (  # the shared take-up model, written out per
     INFO,
     LANG,
     TRUST,
+    household_key,
     household_traits,
     need_score,
     probability_from_load,
@@ -94,6 +95,8 @@ class ServiceSystem:
                 base = table[cap.places].to_numpy(float) if cap.places else table[cap.centres].to_numpy(float) * cap.places_per_centre
                 self.capacity[s] = np.round(base * lev.place_multipliers(service_id, typ, base) * model.scale)
         self.pressure = np.zeros((S, self.n_sr), dtype=np.float32)
+        self.pressure_changed = np.zeros(S, dtype=bool)
+        self.cover = np.array([self.ids.index(svc.cost_covered_by) if svc.cost_covered_by else -1 for svc in self.svc])
         self.slot_carry = np.zeros(S)
         self.effects = np.array([[svc.effects.get(d, 0.0) for d in DEVELOPMENT_DOMAINS] for svc in self.svc], dtype=np.float32)
         only_other = np.array([svc.effects_only_for == "other_language" for svc in self.svc])
@@ -181,11 +184,46 @@ class ServiceSystem:
         return probability_from_load(self.base_logit[s], load, need)
 
     def _wants(self, s: int, candidates: np.ndarray, ctx: dict) -> np.ndarray:
-        idx = np.flatnonzero(candidates)
-        if idx.size == 0:
-            return idx
-        p = self._probability(s, idx, ctx)
-        return idx[self.model.pop.children.propensity[idx, s] < p]
+        """The candidates who take service s up (rows, ascending)."""
+        ch = self.model.pop.children
+        self._refresh_service(s, ctx)
+        return np.flatnonzero(candidates & ch.takes_up[:, s])
+
+    # ---- the take-up cache -------------------------------------------------------------------
+    # A child's take-up probability depends only on its family's traits and Sozialraum, its warm
+    # handovers, whether the service covering its cost is used (sports club: BuT), and the waiting
+    # pressure of last August. These change for few children in a month, so each decision
+    # (propensity < p) is kept in `takes_up` and re-made only where an input changed. This gives
+    # exactly the decisions of re-deciding every child every month, at a fraction of the work.
+    def _decide(self, s: int, rows: np.ndarray, ctx: dict) -> None:
+        ch = self.model.pop.children
+        if rows.size:
+            ch.takes_up[rows, s] = ch.propensity[rows, s] < self._probability(s, rows, ctx)
+        if self.cover[s] >= 0:
+            ch.cover_seen[rows, s] = ch.use[rows, self.cover[s]]
+
+    def _refresh_takeup(self, ctx: dict) -> None:
+        """Re-decide every service for new children, children whose family changed (traits,
+        poverty status, employment, Sozialraum) and children with a new warm handover."""
+        ch, hh = self.model.pop.children, self.model.pop.households
+        key = household_key(hh)
+        changed = key != hh.takeup_key
+        hh.takeup_key[changed] = key[changed]
+        rows = np.flatnonzero(ch.alive & (ch.takeup_stale | changed[ch.hh]))
+        for s in range(len(self.svc)):
+            self._decide(s, rows, ctx)
+        ch.takeup_stale[:] = False
+
+    def _refresh_service(self, s: int, ctx: dict) -> None:
+        """Re-decide service s where its own inputs changed: pressure (everyone, once a year) or
+        the use of the service that covers its cost (only the children where that changed)."""
+        ch = self.model.pop.children
+        if self.pressure_changed[s]:
+            self.pressure_changed[s] = False
+            self._decide(s, np.flatnonzero(ch.alive), ctx)
+        elif self.cover[s] >= 0:
+            moved = ch.use[:, self.cover[s]] != ch.cover_seen[:, s]
+            self._decide(s, np.flatnonzero(moved & ch.alive), ctx)
 
     def _priority(self, s: int, idx: np.ndarray, ctx: dict) -> np.ndarray:
         ch = self.model.pop.children
@@ -221,6 +259,7 @@ class ServiceSystem:
             "susceptibility": self.sus_w[0] + traits @ self.sus_w[1:],
             "need_hh": need_score(traits, self.model.params),
         }
+        self._refresh_takeup(ctx)
         for s, svc in enumerate(self.svc):
             cap = svc.capacity
             if not isinstance(cap, Capacity):
@@ -294,6 +333,7 @@ class ServiceSystem:
             demand = np.bincount(groups, minlength=self.n_sr)
             unmet = np.bincount(groups[~accepted], minlength=self.n_sr)
             self.pressure[s] = unmet / np.maximum(demand, 1)
+            self.pressure_changed[s] = bool(self.intensity[s, CAP])
         ch.use[:, s] = ch.place[:, s] >= 0
 
     def _place_elsewhere_in_bezirk(self, s, wants, unplaced, free, ctx, t) -> np.ndarray:
@@ -325,7 +365,10 @@ class ServiceSystem:
     def _allocate(self, s, wants, groups, free, ctx, t) -> np.ndarray:
         ch = self.model.pop.children
         key = self._priority(s, wants, ctx)
-        tiebreak = rng.uniforms(self.model.seed, f"priority:{s}", ch.cid[wants], t)
+
+        def tiebreak(rows: np.ndarray) -> np.ndarray:
+            return rng.uniforms(self.model.seed, f"priority:{s}", ch.cid[wants[rows]], t)
+
         return allocate(groups, free, key, tiebreak)
 
     def _record_contacts(self, t: int, age: np.ndarray) -> None:
@@ -338,7 +381,9 @@ class ServiceSystem:
             ch.first_age[rows] = np.where(new[rows], age[rows, None], ch.first_age[rows])
             ch.ever[rows] |= new[rows]
             reached = (ch.ever[rows].astype(np.uint8) @ self.handover_matrix) > 0
-            ch.handover[rows] |= reached & (ch.handover_draw[rows] < self.coordination)
+            gained = reached & (ch.handover_draw[rows] < self.coordination) & ~ch.handover[rows]
+            ch.handover[rows] |= gained
+            ch.takeup_stale[rows[gained.any(axis=1)]] = True
         ch.dose += ch.use
         entering = (ch.kita_entry_age < 0) & ch.use[:, self.kita].any(axis=1)
         ch.kita_entry_age[entering] = age[entering]

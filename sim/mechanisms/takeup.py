@@ -30,6 +30,13 @@ def household_traits(pop) -> np.ndarray:
     ).astype(np.float32)
 
 
+def household_key(hh) -> np.ndarray:
+    """One number per household that changes whenever anything the take-up model reads about
+    the household changes: Sozialraum, poverty status and the traits of household_traits."""
+    return (((hh.sozialraum.astype(np.int32) * 4 + hh.status) * 2 + hh.single_parent) * 2 + hh.low_education) * 4 \
+        + hh.other_language * 2 + hh.employed
+
+
 def susceptibility_weights(params: ModelParams) -> np.ndarray:
     """(1 + traits) × barriers: intercept row, then one row per trait."""
     w = np.zeros((1 + len(TRAITS), len(BARRIERS)), dtype=np.float32)

@@ -1,0 +1,159 @@
+"""Merge a Hydra sweep into one table, with the mean and a 95 % interval over seeds, and charts.
+
+    python -m sim.collect results/multirun/demo_sweep [--out DIR]
+
+Reads every finished run below the sweep folder (`<run>/result/`, see sim.run) and writes to
+`<sweep>/collected/` (the folder appears only when complete):
+
+- `runs.parquet`: every run's indicator table, one row per run, indicator and subgroup, with the
+  run's swept settings as columns (`run` names the run's folder);
+- `costs.parquet`: every run's cost table (EUR per service, year and Sozialraumtyp);
+- `runs.csv`: one row per run: its settings, annual cost and run time;
+- `summary.csv`: per variant (the runs' settings other than the seed), indicator and subgroup
+  (Sozialräume left out: too small): mean, sd, n_seeds, ci_low, ci_high (t-interval over seeds);
+- `charts/`: the poor/non-poor gap per indicator and variant, and the annual cost per variant,
+  with intervals over seeds (PNG and SVG).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.errors import InputError
+from sim.yamlio import safe_load
+
+CONFIDENCE = 0.95
+SUMMARY_SUBGROUPS = ("all", "poverty", "sozialraum_typ", "stadtbezirk", "language")
+RUN_KEYS = ("scenario", "seed", "scale", "years", "burn_in_years")
+# Overrides already in RUN_KEYS, or that choose where a run ran rather than what it computed.
+NOT_A_SETTING = RUN_KEYS + ("scale.share", "experiment", "launcher", "out")
+GAP_INDICATORS = (
+    "u3_care_coverage", "kita_entry_before_36_months", "insufficient_german_at_school_entry",
+    "sports_club_member_at_school_entry", "ogs_participation", "but_social_participation_takeup",
+    "gymnasium_transition", "neet_at_18", "multiple_deprivation",
+)
+
+
+def find_runs(sweep_dir: Path) -> list[Path]:
+    """Finished runs: result folders with their configuration (an unfinished run has none)."""
+    return sorted(p.parent for p in Path(sweep_dir).rglob("result/config.yaml") if "collected" not in p.parts)
+
+
+def _settings(record: dict) -> dict:
+    """The run's settings as flat columns: the fixed keys, then every override given for the run."""
+    row = {k: record.get(k) for k in RUN_KEYS}
+    for override in record.get("overrides", []):
+        key, _, value = override.lstrip("+~").partition("=")
+        if key not in NOT_A_SETTING:
+            row[key] = value
+    return row
+
+
+def load_sweep(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    runs = find_runs(sweep_dir)
+    if not runs:
+        raise InputError(str(sweep_dir), "(folder)", "no finished run found (no */result/config.yaml)")
+    indicator_tables, cost_tables, rows = [], [], []
+    for result in runs:
+        record = safe_load((result / "config.yaml").read_text(encoding="utf-8"))
+        name = str(result.parent.relative_to(sweep_dir))
+        settings = {"run": name, **_settings(record)}
+        ind = pd.read_parquet(result / "indicators.parquet")
+        cost = pd.read_parquet(result / "costs.parquet")
+        for table, target in ((ind, indicator_tables), (cost, cost_tables)):
+            extra = {k: v for k, v in settings.items() if k not in table.columns}
+            target.append(table.assign(**extra))
+        annual = float(cost.groupby("year")["cost_eur"].sum().mean())
+        rows.append({**settings, "annual_cost_eur": annual, "run_seconds": record.get("run_seconds")})
+    front = ["run", *[c for c in rows[0] if c not in ("run", "annual_cost_eur", "run_seconds")]]
+    indicators = pd.concat(indicator_tables, ignore_index=True)
+    costs = pd.concat(cost_tables, ignore_index=True)
+    indicators = indicators[front + [c for c in indicators.columns if c not in front]]
+    costs = costs[front + [c for c in costs.columns if c not in front]]
+    return indicators, costs, pd.DataFrame(rows)
+
+
+def variant_columns(runs: pd.DataFrame) -> list[str]:
+    """The settings that tell variants apart (everything but the seed and the folder name)."""
+    return [c for c in runs.columns if c not in ("run", "seed", "annual_cost_eur", "run_seconds")]
+
+
+def seed_statistics(table: pd.DataFrame, by: list[str], value: str = "value") -> pd.DataFrame:
+    grouped = table.groupby(by, dropna=False, sort=False)[value]
+    out = grouped.agg(mean="mean", sd="std", n_seeds="count").reset_index()
+    t = stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(out["n_seeds"] - 1, 1))
+    half = np.where(out["n_seeds"] > 1, t * out["sd"] / np.sqrt(out["n_seeds"]), np.nan)
+    out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
+    return out
+
+
+def summarise(indicators: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    keys = variant_columns(runs)
+    table = indicators[indicators["subgroup_type"].isin(SUMMARY_SUBGROUPS)]
+    table = table.astype({k: str for k in keys})
+    return seed_statistics(table, keys + ["indicator", "subgroup_type", "subgroup"])
+
+
+def variant_label(row: pd.Series, keys: list[str], varying: list[str]) -> str:
+    shown = [k for k in keys if k in varying and k != "scenario"]
+    parts = [str(row["scenario"])] if "scenario" in keys else []
+    parts += [f"{k.split('.')[-1]}={row[k]}" for k in shown]
+    return " · ".join(parts) or "alle Läufe"
+
+
+def collect(sweep_dir: Path, out_dir: Path | None = None, charts: bool = True) -> Path:
+    """Merge a sweep; the output folder is renamed into place when complete."""
+    sweep_dir = Path(sweep_dir)
+    out_dir = Path(out_dir) if out_dir else sweep_dir / "collected"
+    indicators, costs, runs = load_sweep(sweep_dir)
+    summary = summarise(indicators, runs)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    try:
+        indicators.to_parquet(tmp / "runs.parquet", index=False)
+        costs.to_parquet(tmp / "costs.parquet", index=False)
+        runs.to_csv(tmp / "runs.csv", index=False)
+        summary.to_csv(tmp / "summary.csv", index=False)
+        if charts:
+            from sim.sweep_charts import sweep_charts
+
+            sweep_charts(summary, runs, tmp / "charts")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description="Einen Hydra-Sweep zu einer Tabelle zusammenführen")
+    parser.add_argument("sweep_dir", type=Path, help="the sweep folder (hydra.sweep.dir)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default <sweep>/collected)")
+    parser.add_argument("--no-charts", action="store_true")
+    args = parser.parse_args(argv)
+    out = collect(args.sweep_dir, args.out, charts=not args.no_charts)
+    runs = pd.read_csv(out / "runs.csv")
+    print(f"{len(runs)} Läufe zusammengeführt -> {out}")
+    summary = pd.read_csv(out / "summary.csv")
+    gap = summary[(summary["subgroup"] == "gap") & (summary["indicator"].isin(GAP_INDICATORS[2:3] + GAP_INDICATORS[-1:]))]
+    if not gap.empty:
+        cols = [c for c in variant_columns(runs) if c in gap.columns and gap[c].nunique() > 1] or ["scenario"]
+        print("Abstand SGB II − nicht SGB II (Prozentpunkte), Mittel und 95-%-Intervall über Seeds:")
+        for _, row in gap.iterrows():
+            label = " · ".join(str(row[c]) for c in cols)
+            print(f"  {label:40s} {row['indicator']:40s} {100 * row['mean']:+6.1f}  "
+                  f"[{100 * row['ci_low']:+6.1f}, {100 * row['ci_high']:+6.1f}]  n={row['n_seeds']}")
+    return out
+
+
+if __name__ == "__main__":
+    main()

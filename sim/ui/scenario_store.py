@@ -1,0 +1,101 @@
+"""Scenarios for the UI: the ones in scenarios/, edited copies, and saving a copy as YAML.
+
+Saving writes one new file inside the scenario folder, under a sanitised name, and never
+replaces a file: not the standard set, and not an earlier saved scenario either. The text is
+read back through `load_scenario` (the same checks as every scenario file) before it is written.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+
+import yaml
+
+from sim.compare import STANDARD_SET
+from sim.errors import InputError
+from sim.levers import Levers
+from sim.scenario import SCENARIO_DIR, Scenario, load_scenario
+from sim.ui.lever_fields import changes_from_status_quo
+
+PROTECTED = frozenset(STANDARD_SET)  # the nine standard scenarios, the baseline among them
+MAX_NAME = 40
+MAX_TEXT = 2000
+
+
+class SaveError(ValueError):
+    """A scenario cannot be saved under this name; the message is German and names the field."""
+
+
+def available(directory: Path = SCENARIO_DIR) -> list[str]:
+    """Scenario names: the standard set in its order, then saved ones alphabetically."""
+    names = {p.stem for p in Path(directory).glob("*.yaml")}
+    return [n for n in STANDARD_SET if n in names] + sorted(names - PROTECTED)
+
+
+def sanitise_name(text: str) -> str:
+    """A file name from a planner's text: lower case, umlauts spelt out, [a-z0-9_] only."""
+    text = str(text).strip().lower()
+    for umlaut, spelt in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        text = text.replace(umlaut, spelt)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+    text = text[:MAX_NAME].strip("_")
+    return text if text and text[0].isalpha() else (f"szenario_{text}" if text else "")
+
+
+def name_problem(text: str, directory: Path = SCENARIO_DIR) -> str | None:
+    """Why a name cannot be used for a new scenario (German), or None."""
+    name = sanitise_name(text)
+    if not name:
+        return "Bitte einen Namen mit Buchstaben eingeben"
+    if name in PROTECTED:
+        return f"„{name}“ gehört zu den Standardszenarien und wird nicht überschrieben"
+    if (Path(directory) / f"{name}.yaml").exists():
+        return f"„{name}.yaml“ gibt es schon; bitte einen anderen Namen wählen"
+    return None
+
+
+def edited_copy(base: Scenario, levers: Levers, name: str, title: str, description: str = "") -> Scenario:
+    """A scenario built from base with other levers; it exists in memory until it is saved."""
+    clean = sanitise_name(name) or "eigenes_szenario"
+    title = title.strip() or f"{base.title} (bearbeitet)"
+    description = description.strip() or f"Kopie von „{base.title}“ ({base.name}) mit geänderten Hebeln."
+    return Scenario(name=clean, title=title[:200], description=description[:MAX_TEXT], levers=levers,
+                    lever_changes=changes_from_status_quo(levers), source="(in der Oberfläche bearbeitet)")
+
+
+def scenario_yaml(scenario: Scenario) -> str:
+    data = {"title": scenario.title, "description": scenario.description,
+            "levers": changes_from_status_quo(scenario.levers)}
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, default_flow_style=False)
+
+
+def save(scenario: Scenario, directory: Path = SCENARIO_DIR) -> Path:
+    """Write scenario as <sanitised name>.yaml into directory; never replaces a file."""
+    directory = Path(directory).resolve()
+    problem = name_problem(scenario.name, directory)
+    if problem:
+        raise SaveError(problem)
+    name = sanitise_name(scenario.name)
+    path = (directory / f"{name}.yaml").resolve()
+    if path.parent != directory:  # cannot happen after sanitising; kept as the last guard
+        raise SaveError("Der Name führt aus dem Szenario-Ordner heraus")
+    text = scenario_yaml(scenario)
+    with tempfile.TemporaryDirectory() as tmp:
+        check = Path(tmp) / f"{name}.yaml"
+        check.write_text(text, encoding="utf-8")
+        try:
+            loaded = load_scenario(check, directory=Path(tmp))
+        except InputError as exc:
+            raise SaveError(f"Das Szenario ist ungültig: {exc}") from None
+    if loaded.levers != scenario.levers:
+        raise SaveError("Die gespeicherten Hebel weichen von den eingestellten ab; nichts gespeichert")
+    try:
+        with open(path, "x", encoding="utf-8") as handle:  # "x": fails instead of replacing
+            handle.write(text)
+    except FileExistsError:
+        raise SaveError(f"„{name}.yaml“ gibt es schon; bitte einen anderen Namen wählen") from None
+    return path

@@ -1,0 +1,183 @@
+"""Per-session state of the UI and the background comparison.
+
+Every `solara.reactive` here belongs to one browser session (Solara keeps one value per
+session), so two planners never see each other's settings or results. The limits keep one
+session from taking the server down: a bounded sample, a bounded number of seeds and runs, and
+at most `MAX_PARALLEL_COMPARISONS` comparisons computing at once across all sessions.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import solara
+import solara.lab
+
+from sim.compare import Cancelled, Comparison, compare
+from sim.levers import Levers
+from sim.scenario import Scenario
+
+# ---- limits (one user must not take the server down) -----------------------------------------
+MAX_SCALE = 0.2  # share of the city simulated
+MIN_SCALE = 0.01
+MAX_SEEDS = 10
+MAX_YEARS = 18
+MAX_BURN_IN = 6
+MAX_RUNS = 60  # scenarios × seeds in one comparison
+MAX_PARALLEL_COMPARISONS = 1
+_compute_slots = threading.BoundedSemaphore(MAX_PARALLEL_COMPARISONS)
+
+# ---- defaults: a comparison that answers in seconds on two cores -----------------------------
+DEFAULT_SCALE_PERCENT = "2"
+DEFAULT_SEEDS = "2"
+DEFAULT_YEARS = "3"
+DEFAULT_BURN_IN = "1"
+DEFAULT_SCENARIOS = ("lotsen",)
+EXPLORE_DEFAULT_SCALE = 0.02
+EXPLORE_DEFAULT_YEARS = 10
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    scale: float
+    seeds: int
+    years: int
+    burn_in: int
+
+
+@dataclass(frozen=True)
+class ComparisonRequest:
+    scenarios: tuple[Scenario, ...]
+    settings: RunSettings
+
+    @property
+    def n_runs(self) -> int:
+        names = {s.name for s in self.scenarios} | {"baseline"}
+        return len(names) * self.settings.seeds
+
+
+@dataclass
+class Progress:
+    done: int = 0
+    total: int = 0
+    waiting: bool = False
+    started: float = field(default_factory=time.perf_counter)
+
+
+# ---- the settings forms: raw text per field, checked on every change -------------------------
+def check_run_settings(scale_percent, seeds, years, burn_in, n_scenarios: int) -> tuple[RunSettings | None, dict[str, str]]:
+    """Typed run settings -> (RunSettings, {}) or (None, {field: German message})."""
+    from sim.ui.lever_fields import parse_number
+
+    errors: dict[str, str] = {}
+
+    def number(key, raw, lo, hi, whole=False):
+        try:
+            value = parse_number(raw)
+        except ValueError:
+            errors[key] = "Bitte eine Zahl eingeben"
+            return None
+        if whole and not float(value).is_integer():
+            errors[key] = "Bitte eine ganze Zahl eingeben"
+            return None
+        if not lo <= value <= hi:
+            errors[key] = f"Erlaubt: {_de(lo)} bis {_de(hi)}"
+            return None
+        return value
+
+    scale = number("scale", scale_percent, MIN_SCALE * 100, MAX_SCALE * 100)
+    n_seeds = number("seeds", seeds, 1, MAX_SEEDS, whole=True)
+    n_years = number("years", years, 1, MAX_YEARS, whole=True)
+    n_burn = number("burn_in", burn_in, 0, MAX_BURN_IN, whole=True)
+    if n_seeds is not None and n_seeds * n_scenarios > MAX_RUNS:
+        errors["seeds"] = f"Zu viele Läufe ({int(n_seeds)} Seeds × {n_scenarios} Szenarien > {MAX_RUNS})"
+    if errors:
+        return None, errors
+    return RunSettings(scale / 100, int(n_seeds), int(n_years), int(n_burn)), {}
+
+
+def _de(value: float) -> str:
+    return (str(int(value)) if float(value).is_integer() else str(value)).replace(".", ",")
+
+
+# ---- session state ------------------------------------------------------------------------------
+# Vergleichen: the chosen standard/saved scenarios and the edited copy.
+chosen = solara.reactive(list(DEFAULT_SCENARIOS))
+copy_base = solara.reactive("baseline")
+copy_values = solara.reactive({})  # field key -> typed value, on top of copy_base's levers
+copy_name = solara.reactive("mein_szenario")
+copy_title = solara.reactive("")
+copy_included = solara.reactive(False)
+save_message = solara.reactive(None)  # (ok: bool, text)
+# run settings as typed
+scale_text = solara.reactive(DEFAULT_SCALE_PERCENT)
+seeds_text = solara.reactive(DEFAULT_SEEDS)
+years_text = solara.reactive(DEFAULT_YEARS)
+burn_in_text = solara.reactive(DEFAULT_BURN_IN)
+# the comparison and its progress
+progress = solara.reactive(Progress())
+result = solara.reactive(None)  # Comparison | None
+previous = solara.reactive(None)  # the result before the latest one, to show what changed
+last_request = solara.reactive(None)  # ComparisonRequest | None
+
+# Erkunden
+explore_scenario = solara.reactive("baseline")
+explore_values = solara.reactive({})
+explore_scale_text = solara.reactive(str(int(EXPLORE_DEFAULT_SCALE * 100)))
+explore_seed_text = solara.reactive("0")
+explore_years_text = solara.reactive(str(EXPLORE_DEFAULT_YEARS))
+explore_applied = solara.reactive(None)  # the model parameters of the last "Übernehmen"
+explore_version = solara.reactive(0)
+explore_map_measure = solara.reactive("sgb2_share")
+inspector_child = solara.reactive(None)
+
+
+@solara.lab.task(prefer_threaded=True)
+def run_comparison(request: ComparisonRequest) -> Comparison:
+    """Runs in a thread of this session; cancel() makes `cancelled` true and compare() stop."""
+    progress.value = Progress(0, request.n_runs, waiting=True)
+
+    def cancelled() -> bool:
+        return not run_comparison.is_current()
+
+    while not _compute_slots.acquire(timeout=0.25):  # wait for a free slot, but stay cancellable
+        if cancelled():
+            raise Cancelled()
+    try:
+        progress.value = Progress(0, request.n_runs)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.value = Progress(done, total, started=progress.value.started)
+            run_comparison.progress = 100.0 * done / total
+
+        s = request.settings
+        comparison = compare(list(request.scenarios), range(s.seeds), scale=s.scale, years=s.years,
+                             burn_in=s.burn_in, workers=workers_for(request), progress=False,
+                             on_progress=on_progress, cancelled=cancelled)
+    finally:
+        _compute_slots.release()
+    if not cancelled():
+        previous.value = result.value
+        result.value = comparison
+    return comparison
+
+
+def workers_for(request: ComparisonRequest) -> int:
+    """Small comparisons run in this process (no start-up cost); larger ones on both cores."""
+    s = request.settings
+    work = request.n_runs * s.scale * (s.years + s.burn_in)
+    return 2 if work >= 4 else 1
+
+
+def start(scenarios: list[Scenario], settings: RunSettings) -> None:
+    request = ComparisonRequest(tuple(scenarios), settings)
+    last_request.value = request
+    run_comparison(request)
+
+
+def base_levers(name: str) -> Levers:
+    from sim.scenario import load_scenario
+
+    return load_scenario(name).levers

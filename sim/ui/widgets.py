@@ -1,0 +1,86 @@
+"""Small building blocks shared by the pages: lever form, number fields, choices, figure + table."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import solara
+
+from sim.levers import Levers
+from sim.ui import lever_fields as lf
+
+FIX_FIELDS = "Bitte die rot markierten Felder korrigieren; solange wird nichts gerechnet."
+
+
+@solara.component
+def NumberField(label: str, value: str, on_value: Callable[[str], None], error: str | None = None, key: str = ""):
+    """A text field for a number; the problem with what was typed shows right under it."""
+    solara.InputText(label, value=str(value), on_value=on_value, error=error or False,
+                     classes=[f"feld-{key}"] if key else [])
+
+
+@solara.component
+def Choice(label: str, choices: dict[str, str], value: str, on_value: Callable[[str], None], key: str = ""):
+    """A drop-down that shows German labels and hands back the value behind them."""
+    items = [{"text": text, "value": v} for v, text in choices.items()]
+    solara.v.Select(label=label, items=items, v_model=value, on_v_model=on_value, dense=True,
+                    class_=f"feld-{key}" if key else "")
+
+
+@solara.component
+def LeverForm(base: Levers, values: solara.Reactive[dict], errors: dict[str, str], open_group: str | None = None):
+    """Every lever the UI offers, grouped; values holds what the planner typed, on top of base."""
+
+    def setter(key: str):
+        return lambda value: values.set({**values.value, key: value})
+
+    for group in lf.GROUPS:
+        fields = [f for f in lf.FIELDS if f.group == group]
+        n_errors = sum(1 for f in fields if f.key in errors)
+        summary = group + (f" – {n_errors} Fehler" if n_errors else "")
+        with solara.Details(summary=summary, expand=(group == open_group) or n_errors > 0):
+            with solara.Column(gap="2px"):
+                for f in fields:
+                    value = values.value.get(f.key, lf.shown(base, f.key))
+                    if f.kind == "number":
+                        NumberField(f.label, value, setter(f.key), errors.get(f.key), key=f.key)
+                    elif f.kind == "share":
+                        solara.SliderFloat(f.label, value=float(value), on_value=setter(f.key), min=0.0, max=1.0,
+                                           step=0.05, thumb_label="always")
+                    else:
+                        Choice(f.label, f.choices, value, setter(f.key), key=f.key)
+    other = {k: v for k, v in base.model_dump().items() if k in ("place_shift", "fee_waiver") and v}
+    if other:
+        solara.Text("Aus dem Szenario übernommen (hier nicht änderbar): " + ", ".join(
+            {"place_shift": "Verschiebung von Plätzen", "fee_waiver": "Gebührenbefreiungen"}[k] for k in other),
+            style={"font-size": "0.85em", "color": "#555"})
+
+
+def png_bytes(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    # Semicolon and decimal comma: opens correctly in a German spreadsheet program.
+    return table.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
+
+
+@solara.component
+def FigureWithTable(make_figure: Callable[[], object], table: pd.DataFrame, name: str, note: str = "",
+                    dependencies: list | None = None):
+    """A chart, the numbers behind it as a table, and both as files (PNG, CSV)."""
+    fig = solara.use_memo(make_figure, dependencies or [])
+    image = solara.use_memo(lambda: png_bytes(fig), [fig])
+    solara.Image(image, width="100%", classes=[f"chart-{name}"])
+    plt.close(fig)
+    if note:
+        solara.Text(note, style={"font-size": "0.85em", "color": "#555"})
+    with solara.Row():
+        solara.FileDownload(image, filename=f"{name}.png", label="Grafik als PNG", mime_type="image/png")
+        solara.FileDownload(csv_bytes(table), filename=f"{name}.csv", label="Tabelle als CSV", mime_type="text/csv")
+    solara.DataFrame(table, items_per_page=12)
