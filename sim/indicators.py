@@ -122,9 +122,12 @@ class Accumulator:
         # of the cells where the mask holds is cheaper than a product with a one-hot matrix).
         n_cells = self.index.n_cells
         by_cell = np.empty((n_cells, 2 * len(names)), dtype=np.float32)
+        den_counts: dict[int, np.ndarray] = {}  # many indicators share one denominator mask
         for k, name in enumerate(names):
             den, num, *subset = measures[name]
-            by_cell[:, 2 * k] = np.bincount(cells[den], minlength=n_cells)
+            if id(den) not in den_counts:
+                den_counts[id(den)] = np.bincount(cells[den], minlength=n_cells)
+            by_cell[:, 2 * k] = den_counts[id(den)]
             by_cell[:, 2 * k + 1] = np.bincount(cells[(num & den) if not subset or subset[0] else num], minlength=n_cells)
         by_group = self.index.cell_to_group.T @ by_cell
         for k, name in enumerate(names):

@@ -95,7 +95,7 @@ class Population:
             {
                 "cid": (np.uint64, (), 0),
                 "alive": (bool, (), False),
-                "hh": (np.int32, (), 0),
+                "hh": (np.intp, (), 0),  # an index into households: intp saves a conversion per gather
                 "birth": (np.int32, (), 0),
                 "first_born": (bool, (), False),
                 "school_start": (np.int32, (), 0),
@@ -105,16 +105,16 @@ class Population:
                 "use": (bool, (S,), False),
                 "ever": (bool, (S,), False),
                 "first_age": (np.int16, (S,), -1),
-                "dose": (np.int16, (S,), 0),
                 "until": (np.int32, (S,), -1),
                 "place": (np.int16, (S,), -1),
                 "waiting": (bool, (S,), False),
                 "handover": (bool, (S,), False),
                 "handover_draw": (np.float32, (S,), 1.0),
-                # Cached take-up decision (propensity below the take-up probability), kept up to
-                # date by sim.mechanisms.services; new rows start stale.
+                # Cached take-up decision (propensity below the take-up probability), re-made by
+                # sim.mechanisms.services where pending; new rows start pending.
                 "takes_up": (bool, (S,), False),
-                "takeup_stale": (bool, (), True),
+                "takeup_pending": (bool, (S,), True),
+                "takes_up_far": (bool, (S,), False),  # the same, for a place elsewhere in the Stadtbezirk
                 "cover_seen": (bool, (S,), False),
                 "kita_entry_age": (np.int16, (), -1),
                 "gymnasium": (np.int8, (), -1),
@@ -188,7 +188,7 @@ class Population:
     def add_children(self, hh_rows: np.ndarray, birth: np.ndarray, first_born: np.ndarray, t: int) -> np.ndarray:
         count = hh_rows.size
         cid = self._ids("cid", count)
-        dev = np.stack([rng.normals(self.seed, f"dev0:{k}", cid) for k in DEVELOPMENT_DOMAINS], axis=1)
+        dev = ndtri(rng.uniforms_by_stream(self.seed, [f"dev0:{k}" for k in DEVELOPMENT_DOMAINS], cid))
         rows = self.children.append(
             count,
             cid=cid,
@@ -207,13 +207,15 @@ class Population:
         """Each child's fixed propensity for each service, correlated within the family."""
         ch, hh = self.children, self.households
         rho = self.params.demography.propensity_correlation
+        S = self.n_services
         hid = hh.hid[ch.hh[rows]]
         cid = ch.cid[rows]
         z_family = hh.z[ch.hh[rows]]
-        for s in range(self.n_services):
-            own = rng.normals(self.seed, f"prop:{s}", hid if self.household_unit[s] else cid)
-            ch.propensity[rows, s] = ndtr(rho * z_family + np.sqrt(1 - rho**2) * own)
-            ch.handover_draw[rows, s] = rng.uniforms(self.seed, f"handover:{s}", cid)
+        # All services in one pass: each service's own number comes from the household or child id.
+        ids = np.where(self.household_unit, hid[:, None], cid[:, None])
+        own = ndtri(rng.uniforms_by_stream(self.seed, [f"prop:{s}" for s in range(S)], ids))
+        ch.propensity[rows] = ndtr((rho * z_family)[:, None] + np.sqrt(1 - rho**2) * own)
+        ch.handover_draw[rows] = rng.uniforms_by_stream(self.seed, [f"handover:{s}" for s in range(S)], cid)
 
     def _build(self, scale: float, t0: int) -> None:
         """Initial city: children by Sozialraum and age band, grouped into households."""

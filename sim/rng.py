@@ -8,6 +8,7 @@ other people do, so two scenarios differ only in the decisions a lever touches.
 from __future__ import annotations
 
 import zlib
+from functools import lru_cache
 
 import numpy as np
 from scipy.special import ndtri
@@ -15,15 +16,27 @@ from scipy.special import ndtri
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MASK = (1 << 64) - 1
+_TO_UNIT = 1.0 / 9007199254740992.0
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser: a bijection on uint64 with good avalanche."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * _M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _M2
-    return x ^ (x >> np.uint64(31))
+    """splitmix64 finaliser: a bijection on uint64 with good avalanche (in place)."""
+    x ^= x >> np.uint64(30)
+    x *= _M1
+    x ^= x >> np.uint64(27)
+    x *= _M2
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def _mix_int(x: int) -> int:
+    """_mix on one Python int: the same numbers, without numpy's per-scalar overhead."""
+    x ^= x >> 30
+    x = (x * int(_M1)) & _MASK
+    x ^= x >> 27
+    x = (x * int(_M2)) & _MASK
+    return x ^ (x >> 31)
 
 
 def stream_id(name: str) -> int:
@@ -31,13 +44,36 @@ def stream_id(name: str) -> int:
     return zlib.crc32(name.encode())
 
 
+@lru_cache(maxsize=4096)
+def _key(seed: int, stream: str, t: int) -> np.uint64:
+    """The key of one (seed, stream, month): a few thousand are reused all run long."""
+    if seed < 0 or t < 0:
+        raise OverflowError("seed and t must be non-negative")
+    key = _mix_int((seed * int(_GOLDEN) + stream_id(stream)) & _MASK)
+    return np.uint64(_mix_int(key ^ ((t * int(_M1)) & _MASK)))
+
+
 def uniforms(seed: int, stream: str, ids: np.ndarray, t: int = 0) -> np.ndarray:
     """Uniform numbers in (0, 1), one per id, fixed by (seed, stream, id, t)."""
+    return _hash_to_unit(np.asarray(ids, dtype=np.uint64), _key(int(seed), stream, int(t)))
+
+
+def uniforms_by_stream(seed: int, streams: list[str], ids: np.ndarray, t: int = 0) -> np.ndarray:
+    """(ids × streams): column k holds uniforms(seed, streams[k], ids, t), or, if ids is
+    (n × streams), uniforms(seed, streams[k], ids[:, k], t). One pass instead of one per stream."""
+    ids = np.asarray(ids, dtype=np.uint64)
+    keys = np.array([_key(int(seed), stream, int(t)) for stream in streams], dtype=np.uint64)
+    return _hash_to_unit(ids if ids.ndim == 2 else ids[:, None], keys)
+
+
+def _hash_to_unit(ids: np.ndarray, key) -> np.ndarray:
     with np.errstate(over="ignore"):
-        key = _mix(np.uint64(seed) * _GOLDEN + np.uint64(stream_id(stream)))
-        key = _mix(key ^ (np.uint64(t) * _M1))
-        x = _mix(np.asarray(ids, dtype=np.uint64) * _GOLDEN ^ key)
-    return ((x >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
+        x = _mix((ids * _GOLDEN) ^ key)
+    x >>= np.uint64(11)
+    u = x.astype(np.float64)
+    u += 0.5
+    u *= _TO_UNIT
+    return u
 
 
 def normals(seed: int, stream: str, ids: np.ndarray, t: int = 0) -> np.ndarray:

@@ -5,6 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def _column(capacity: int, inner: tuple[int, ...], fill, dtype) -> np.ndarray:
+    # Column-major, so that one service's column (children.use[:, s]) is contiguous: the engine
+    # works service by service, and strided columns made every per-service operation slow.
+    return np.full((capacity, *inner), fill, dtype=dtype, order="F")
+
+
 class ArrayTable:
     """Columns share a row index; rows are appended in blocks and dead rows dropped by `compact`.
 
@@ -17,7 +23,7 @@ class ArrayTable:
         self.n = 0
         self.cols: dict[str, np.ndarray] = {}
         for name, (dtype, inner, fill) in schema.items():
-            self.cols[name] = np.full((capacity, *inner), fill, dtype=dtype)
+            self.cols[name] = _column(capacity, inner, fill, dtype)
 
     @property
     def capacity(self) -> int:
@@ -41,15 +47,15 @@ class ArrayTable:
         """Add `count` rows with the given column values; returns their row indices."""
         if self.n + count > self.capacity:
             self._grow(max(self.n + count, int(self.capacity * 1.5) + 16))
-        rows = np.arange(self.n, self.n + count)
+        block = slice(self.n, self.n + count)
         for name, (_, _, fill) in self._schema.items():
-            self.cols[name][rows] = values[name] if name in values else fill
+            self.cols[name][block] = values[name] if name in values else fill
         self.n += count
-        return rows
+        return np.arange(block.start, block.stop)
 
     def _grow(self, capacity: int) -> None:
         for name, arr in self.cols.items():
-            new = np.full((capacity, *arr.shape[1:]), self._schema[name][2], dtype=arr.dtype)
+            new = _column(capacity, arr.shape[1:], self._schema[name][2], arr.dtype)
             new[: self.n] = arr[: self.n]
             self.cols[name] = new
 
@@ -59,7 +65,8 @@ class ArrayTable:
         kept = np.flatnonzero(keep)
         mapping[kept] = np.arange(kept.size)
         for name, arr in self.cols.items():
-            arr[: kept.size] = arr[kept]
+            for column in arr.reshape(arr.shape[0], -1, order="F").T:  # contiguous columns, one by one
+                column[: kept.size] = column[kept]
             arr[kept.size : self.n] = self._schema[name][2]
         self.n = kept.size
         return mapping

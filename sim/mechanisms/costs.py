@@ -38,6 +38,9 @@ class Costs:
                 centres = model.city.table[c.centres].to_numpy(float)
                 mult = model.levers.place_multipliers(service_id, typ, centres)
                 self.centres_by_typ[s] = np.bincount(typ - 1, weights=centres * mult, minlength=5)
+        bases = [svc.cost.basis for svc in self.svc]
+        self.counts_users = [s for s, b in enumerate(bases) if b in ("per_child_year", "per_fte_year")]
+        self.counts_contacts = [s for s, b in enumerate(bases) if b == "per_contact"]
         self.outreach_unit = float(unit_costs.loc[OUTREACH_COST_ID, "value_eur"])
         # euro[year, service, typ]
         self.euro = np.zeros((model.n_years_total, len(self.ids), 5))
@@ -46,12 +49,7 @@ class Costs:
     def step(self, t: int) -> None:
         model = self.model
         y = t // 12
-        ch = model.pop.children
-        typ_child = model.city_arrays.sozialraum_typ[model.pop.households.sozialraum[ch.hh]] - 1
-        by_typ = np.zeros((ch.n, 5), dtype=np.float32)  # one-hot Sozialraumtyp of living children
-        by_typ[np.flatnonzero(ch.alive), typ_child[ch.alive]] = 1.0
-        users = ch.use.T.astype(np.float32) @ by_typ  # (services × types), sample units
-        contacts = model.services.new_contacts.T.astype(np.float32) @ by_typ
+        users, contacts = self._counts_by_typ()
         up = 1.0 / model.scale
         for s, svc in enumerate(self.svc):
             basis = svc.cost.basis
@@ -72,3 +70,22 @@ class Costs:
         levels = np.array([model.levers.outreach_by_type.get(k, 0.0) for k in range(1, 6)])
         n_sr = np.bincount(self.typ - 1, minlength=5)
         self.euro[y, -1] += levels * n_sr * model.levers.outreach_fte_per_sozialraum * self.outreach_unit / 12
+
+    def _counts_by_typ(self) -> tuple[np.ndarray, np.ndarray]:
+        """(services × Sozialraumtypen) living children using each service, and new contacts,
+        in sample units; only for the services whose cost basis needs them. Counts are exact
+        integers, kept as float32 as the cost arithmetic expects."""
+        model = self.model
+        ch, hh = model.pop.children, model.pop.households
+        typ_hh = (model.city_arrays.sozialraum_typ[hh.sozialraum] - 1).astype(np.int8)
+        # Departed rows count in a sixth bin that is dropped.
+        typ_child = np.where(ch.alive, typ_hh[ch.hh], np.int8(5))
+        users = np.zeros((len(self.svc), 5), dtype=np.float32)
+        for s in self.counts_users:
+            users[s] = np.bincount(typ_child[ch.use[:, s]], minlength=6)[:5]
+        contacts = np.zeros((len(self.svc), 5), dtype=np.float32)
+        rows, new = model.services.new_contacts
+        typ_new = typ_child[rows]
+        for s in self.counts_contacts:
+            contacts[s] = np.bincount(typ_new[new[:, s]], minlength=6)[:5]
+        return users, contacts

@@ -40,15 +40,43 @@ def step(model, t: int) -> None:
     typ = model.city_arrays.sozialraum_typ[hh.sozialraum]
     drift_hh[:, SCHOOL] += par.neighbourhood_school_per_type * (typ - 1)
     h = ch.hh
-    # One product gives the four domains plus German effects for all / only for other-language children.
-    effect = ch.use.astype(np.float32) @ model.services.effect_matrix
-    other_language = traits_hh[h, 4]
-    german = effect[:, 4] + other_language * effect[:, 5]
-    multiplier = np.where(other_language > 0, par.german_effect_multiplier_other_language, 1.0)
-    multiplier *= np.where(t - ch.birth < EARLY_MONTHS, EARLY_GERMAN_MULTIPLIER, 1.0)
-    effect[:, GERMAN] = german * multiplier
-    change = (drift_hh[h] + effect[:, :4]) * (1.0 / 12.0)
+    drift_by_domain = np.ascontiguousarray(drift_hh.T)
+    other_language = hh.other_language.take(h)
+    german = _german_effect(model, t, ch.use, other_language)
+    noise = None
     if t % 12 == 7:
-        change += par.noise_per_year * rng.generator(model.seed, "development", t).standard_normal(
-            (ch.n, len(DEVELOPMENT_DOMAINS)), dtype=np.float32)
-    ch.dev[:] += change
+        noise = rng.generator(model.seed, "development", t).standard_normal((ch.n, len(DEVELOPMENT_DOMAINS)), dtype=np.float32)
+    # Domain by domain over contiguous columns, in the float32 arithmetic of
+    # (drift + effect) / 12 (+ noise in August) that the results are calibrated on.
+    for d in range(len(DEVELOPMENT_DOMAINS)):
+        effect = german if d == GERMAN else _service_effect(ch.use, model.services.effect_matrix[:, d])
+        change = drift_by_domain[d].take(h)
+        change += effect
+        change *= np.float32(1.0 / 12.0)
+        if noise is not None:
+            change += np.float32(par.noise_per_year) * noise[:, d]
+        ch.dev[:, d] += change
+
+
+def _service_effect(use: np.ndarray, effects: np.ndarray) -> np.ndarray:
+    """Summed monthly effect of the services each child uses: added service by service in
+    catalogue order, which gives exactly the float32 sums of the matrix product use @ effects."""
+    total = np.zeros(use.shape[0], dtype=np.float32)
+    for s in np.flatnonzero(effects):
+        total += use[:, s] * effects[s]  # (a masked add with where= is ten times slower)
+    return total
+
+
+def _german_effect(model, t: int, use: np.ndarray, other_language: np.ndarray) -> np.ndarray:
+    """German: services for every child, plus those only for children not speaking German at
+    home (plusKITA), weighted up for other-language children and before 36 months."""
+    par = model.params.development
+    effects = model.services.effect_matrix
+    german = _service_effect(use, effects[:, 4])
+    german += other_language * _service_effect(use, effects[:, 5])
+    # The four weights (other language or not × before 36 months or not), as float64 products.
+    weights = np.array([1.0, EARLY_GERMAN_MULTIPLIER, par.german_effect_multiplier_other_language,
+                        par.german_effect_multiplier_other_language * EARLY_GERMAN_MULTIPLIER])
+    early = t - model.pop.children.birth < EARLY_MONTHS
+    multiplier = weights.take(2 * other_language.view(np.int8) + early)
+    return (german * multiplier).astype(np.float32)

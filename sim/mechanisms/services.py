@@ -94,6 +94,7 @@ class ServiceSystem:
             if isinstance(cap, Capacity) and cap.fte is None:
                 base = table[cap.places].to_numpy(float) if cap.places else table[cap.centres].to_numpy(float) * cap.places_per_centre
                 self.capacity[s] = np.round(base * lev.place_multipliers(service_id, typ, base) * model.scale)
+        self.local_places = np.array([isinstance(svc.capacity, Capacity) and svc.capacity.fte is None for svc in self.svc])
         self.pressure = np.zeros((S, self.n_sr), dtype=np.float32)
         self.pressure_changed = np.zeros(S, dtype=bool)
         self.cover = np.array([self.ids.index(svc.cost_covered_by) if svc.cost_covered_by else -1 for svc in self.svc])
@@ -105,7 +106,8 @@ class ServiceSystem:
         # not spoken at home (plusKITA); development.step combines them.
         self.effect_matrix = np.column_stack(
             [self.effects, np.where(only_other, 0.0, german), np.where(only_other, german, 0.0)]).astype(np.float32)
-        self.new_contacts = np.zeros((0, S), dtype=bool)
+        # This month's first contacts: the rows that made one, and (rows × services) which.
+        self.new_contacts = (np.zeros(0, dtype=np.int64), np.zeros((0, S), dtype=bool))
 
     # ---- helpers -----------------------------------------------------------------------------
     def fte(self, s: int) -> float:
@@ -129,26 +131,37 @@ class ServiceSystem:
             return ch.use[:, self.kita].any(axis=1)
         return ctx["in_school"]  # in_school
 
-    def _window(self, s: int, ctx: dict, hold: bool) -> np.ndarray:
-        """Children of the right age (and grade) for service s; `hold` keeps places until August."""
+    def _window(self, s: int, ctx: dict, hold: bool, group: np.ndarray | None = None) -> np.ndarray:
+        """Children of the right age (and grade) for service s; `hold` keeps places until August.
+        `group` may pass in a _group mask already made this month."""
+        return self._ages(s, ctx, hold) & (self._group(s, ctx) if group is None else group)
+
+    def _ages(self, s: int, ctx: dict, hold: bool) -> np.ndarray:
         svc = self.svc[s]
         lo, hi = svc.ages_months
-        keeps_until_august = hold and isinstance(svc.capacity, Capacity) and svc.capacity.allocation == "august" and not ctx["august"]
-        age = ctx["age"]
+        if hold and isinstance(svc.capacity, Capacity) and svc.capacity.allocation == "august" and not ctx["august"]:
+            hi += 11
         if not hold and not ctx["august"] and isinstance(svc.capacity, Capacity) and svc.capacity.midyear_min_age_months:
             lo = max(lo, svc.capacity.midyear_min_age_months)
-        ok = ctx["alive"] & (age >= lo) & (age <= (hi + 11 if keeps_until_august else hi))
-        if hi < 84:
+        # lo <= age <= hi in one comparison: below lo wraps round to a large unsigned number.
+        return (ctx["age"] - np.int32(lo)).view(np.uint32) <= hi - lo
+
+    def _group(self, s: int, ctx: dict) -> np.ndarray:
+        """Present children whom service s is for, whatever their age: school, grade, eligibility."""
+        svc = self.svc[s]
+        ch = self.model.pop.children
+        ok = ctx["alive"] & self._eligible(s, ctx)
+        if svc.ages_months[1] < 84:
             ok &= ~ctx["in_school"]
         if svc.school_grades:
             g0, g1 = svc.school_grades
-            ok &= ctx["in_school"] & (ctx["grade"] >= g0) & (ctx["grade"] <= g1)
-        ok &= self._eligible(s, ctx)
+            # grade g0..g1 = month 12 (g0 - 1) .. 12 g1 - 1 since school entry
+            ok &= ctx["in_school"] & ((ctx["school_months"] - np.int32(12 * (g0 - 1))).view(np.uint32) <= 12 * (g1 - g0 + 1) - 1)
         if svc.requires_any:
-            ok &= self.model.pop.children.use[:, [self.ids.index(r) for r in svc.requires_any]].any(axis=1)
+            ok &= ch.use[:, [self.ids.index(r) for r in svc.requires_any]].any(axis=1)
         if svc.requires_need:
             d = DEVELOPMENT_DOMAINS.index(svc.requires_need)
-            ok &= self.model.pop.children.dev[:, d] < self.model.params.development.deprivation_school_threshold
+            ok &= ch.dev[:, d] < self.model.params.development.deprivation_school_threshold
         return ok
 
     def _probability(self, s: int, idx: np.ndarray, ctx: dict, extra_distance: float = 0.0) -> np.ndarray:
@@ -167,7 +180,7 @@ class ServiceSystem:
             if b in (INFO, TRUST):
                 if lowered is None:
                     lowered = (1 - tp.outreach_strength * self.outreach_sr[sr]) * (
-                        1 - tp.handover_strength * ch.handover[idx, s])
+                        1 - tp.handover_strength * ch.handover[:, s][idx])
                 term = term * lowered
             elif b == DIST:
                 term = term * self.supply_factor[s, sr]
@@ -176,7 +189,7 @@ class ServiceSystem:
             elif b == COST:
                 term = term * ~self.waived[s, ctx["status_hh"][h]]
                 if svc.cost_covered_by:
-                    term = term * np.where(ch.use[idx, self.ids.index(svc.cost_covered_by)], COVERED_COST_SHARE, 1.0)
+                    term = term * np.where(ch.use[:, self.cover[s]][idx], COVERED_COST_SHARE, 1.0)
             load += term
         if extra_distance:
             load += self.elasticity[DIST] * extra_distance * sus[h, DIST]
@@ -185,45 +198,51 @@ class ServiceSystem:
 
     def _wants(self, s: int, candidates: np.ndarray, ctx: dict) -> np.ndarray:
         """The candidates who take service s up (rows, ascending)."""
-        ch = self.model.pop.children
-        self._refresh_service(s, ctx)
-        return np.flatnonzero(candidates & ch.takes_up[:, s])
+        return np.flatnonzero(self._takes_up(s, candidates, ctx))
 
     # ---- the take-up cache -------------------------------------------------------------------
     # A child's take-up probability depends only on its family's traits and Sozialraum, its warm
     # handovers, whether the service covering its cost is used (sports club: BuT), and the waiting
     # pressure of last August. These change for few children in a month, so each decision
-    # (propensity < p) is kept in `takes_up` and re-made only where an input changed. This gives
+    # (propensity < p) is kept in `takes_up` (for places also with the longer way to another
+    # Sozialraum, in `takes_up_far`). A change of an input only marks the decision
+    # pending; it is re-made when the child is next a candidate for the service. This gives
     # exactly the decisions of re-deciding every child every month, at a fraction of the work.
-    def _decide(self, s: int, rows: np.ndarray, ctx: dict) -> None:
+    def _takes_up(self, s: int, candidates: np.ndarray, ctx: dict) -> np.ndarray:
+        """Mask of the candidates who take service s up."""
         ch = self.model.pop.children
+        self._mark_service_inputs(s)
+        pending = ch.takeup_pending[:, s]
+        rows = np.flatnonzero(candidates & pending)
         if rows.size:
-            ch.takes_up[rows, s] = ch.propensity[rows, s] < self._probability(s, rows, ctx)
-        if self.cover[s] >= 0:
-            ch.cover_seen[rows, s] = ch.use[rows, self.cover[s]]
+            propensity = ch.propensity[:, s][rows]
+            ch.takes_up[:, s][rows] = propensity < self._probability(s, rows, ctx)
+            if self.local_places[s]:  # also whether a place further away would be taken
+                ch.takes_up_far[:, s][rows] = propensity < self._probability(s, rows, ctx, FAR_PLACE_DISTANCE)
+            if self.cover[s] >= 0:
+                ch.cover_seen[:, s][rows] = ch.use[:, self.cover[s]][rows]
+            pending[rows] = False
+        return candidates & ch.takes_up[:, s]
 
-    def _refresh_takeup(self, ctx: dict) -> None:
-        """Re-decide every service for new children, children whose family changed (traits,
-        poverty status, employment, Sozialraum) and children with a new warm handover."""
+    def _mark_family_changes(self) -> None:
+        """Mark every decision pending for children whose family changed (traits, poverty
+        status, employment, Sozialraum). New children start pending."""
         ch, hh = self.model.pop.children, self.model.pop.households
         key = household_key(hh)
         changed = key != hh.takeup_key
-        hh.takeup_key[changed] = key[changed]
-        rows = np.flatnonzero(ch.alive & (ch.takeup_stale | changed[ch.hh]))
-        for s in range(len(self.svc)):
-            self._decide(s, rows, ctx)
-        ch.takeup_stale[:] = False
+        if changed.any():
+            hh.takeup_key[changed] = key[changed]
+            ch.takeup_pending[changed[ch.hh]] = True
 
-    def _refresh_service(self, s: int, ctx: dict) -> None:
-        """Re-decide service s where its own inputs changed: pressure (everyone, once a year) or
-        the use of the service that covers its cost (only the children where that changed)."""
+    def _mark_service_inputs(self, s: int) -> None:
+        """Mark service s pending where its own inputs changed: pressure (everyone, once a
+        year) or the use of the service that covers its cost."""
         ch = self.model.pop.children
         if self.pressure_changed[s]:
             self.pressure_changed[s] = False
-            self._decide(s, np.flatnonzero(ch.alive), ctx)
+            ch.takeup_pending[:, s] = True
         elif self.cover[s] >= 0:
-            moved = ch.use[:, self.cover[s]] != ch.cover_seen[:, s]
-            self._decide(s, np.flatnonzero(moved & ch.alive), ctx)
+            ch.takeup_pending[:, s] |= ch.use[:, self.cover[s]] != ch.cover_seen[:, s]
 
     def _priority(self, s: int, idx: np.ndarray, ctx: dict) -> np.ndarray:
         ch = self.model.pop.children
@@ -251,7 +270,7 @@ class ServiceSystem:
             "alive": ch.alive,
             "age": age,
             "in_school": in_school,
-            "grade": np.where(in_school, (t - ch.school_start) // 12 + 1, 0),
+            "school_months": t - ch.school_start,  # negative before school entry
             "august": t % 12 == AUGUST,
             "status_hh": status_hh,
             "status": status_hh[ch.hh],
@@ -259,7 +278,7 @@ class ServiceSystem:
             "susceptibility": self.sus_w[0] + traits @ self.sus_w[1:],
             "need_hh": need_score(traits, self.model.params),
         }
-        self._refresh_takeup(ctx)
+        self._mark_family_changes()
         for s, svc in enumerate(self.svc):
             cap = svc.capacity
             if not isinstance(cap, Capacity):
@@ -267,9 +286,7 @@ class ServiceSystem:
                     self._step_once(s, t, ctx, slots=None)
                 else:
                     window = self._window(s, ctx, hold=False)
-                    use = np.zeros(ch.n, dtype=bool)
-                    use[self._wants(s, window, ctx)] = True
-                    ch.use[:, s] = use
+                    ch.use[:, s] = self._takes_up(s, window, ctx)
             elif cap.fte is not None:
                 slots = self.fte(s) * self.model.scale * cap.caseload_per_fte_year
                 if svc.mode == "once":
@@ -289,28 +306,32 @@ class ServiceSystem:
             free = np.array([int(self.slot_carry[s])])
             wants = wants[self._allocate(s, wants, np.zeros(wants.size, dtype=np.int64), free, ctx, t)]
             self.slot_carry[s] -= wants.size
-        ch.until[wants, s] = t + self.svc[s].contact_months
-        ch.use[:, s] = ctx["alive"] & (ch.until[:, s] > t)
+        until = ch.until[:, s]  # (a view: column slices of the tables write through)
+        until[wants] = t + self.svc[s].contact_months
+        ch.use[:, s] = ctx["alive"] & (until > t)
 
     def _step_caseload(self, s: int, t: int, ctx: dict, capacity: float) -> None:
         ch = self.model.pop.children
         window = self._window(s, ctx, hold=False)
-        clients = window & ch.use[:, s] & (ch.until[:, s] > t)
-        free = np.array([max(int(capacity) - int(clients.sum()), 0)])
+        until = ch.until[:, s]
+        clients = window & ch.use[:, s] & (until > t)
+        free = np.array([max(int(capacity) - int(np.count_nonzero(clients)), 0)])
         wants = self._wants(s, window & ~clients, ctx)
         wants = wants[self._allocate(s, wants, np.zeros(wants.size, dtype=np.int64), free, ctx, t)]
-        ch.until[wants, s] = t + self.svc[s].contact_months
+        until[wants] = t + self.svc[s].contact_months
         clients[wants] = True
         ch.use[:, s] = clients
 
     def _step_places(self, s: int, t: int, ctx: dict) -> None:
         ch = self.model.pop.children
         svc = self.svc[s]
-        placed = ch.place[:, s] >= 0
-        release = placed & ~self._window(s, ctx, hold=True)
-        ch.place[release, s] = -1
+        place = ch.place[:, s]  # a view: writes go into the table
+        placed = place >= 0
+        group = self._group(s, ctx)
+        release = placed & ~self._window(s, ctx, hold=True, group=group)
+        place[release] = -1
         placed &= ~release
-        candidates = self._window(s, ctx, hold=False) & ~placed
+        candidates = self._window(s, ctx, hold=False, group=group) & ~placed
         for other, o_svc in enumerate(self.svc):  # a child holds a place in one of two alternatives only
             if isinstance(o_svc.capacity, Capacity) and o_svc.capacity.alternative_to == self.ids[s]:
                 candidates &= ch.place[:, other] < 0
@@ -318,23 +339,24 @@ class ServiceSystem:
             candidates &= ch.place[:, self.ids.index(svc.capacity.alternative_to)] < 0
         wants = self._wants(s, candidates, ctx)
         groups = ctx["sr_hh"][ch.hh[wants]]
-        occupied = np.bincount(ch.place[placed, s], minlength=self.n_sr)
+        occupied = np.bincount(place[placed], minlength=self.n_sr)
         free = np.maximum(self.capacity[s] - occupied, 0).astype(np.int64)
         if free.any():
             accepted = self._allocate(s, wants, groups, free, ctx, t)
         else:  # no vacancy anywhere: everyone who wants a place waits (and nothing needs sorting)
             accepted = np.zeros(wants.size, dtype=bool)
-        ch.place[wants[accepted], s] = groups[accepted]
+        place[wants[accepted]] = groups[accepted]
         free -= np.bincount(groups[accepted], minlength=self.n_sr)
         accepted |= self._place_elsewhere_in_bezirk(s, wants, ~accepted, free, ctx, t)
-        ch.waiting[:, s] = False
-        ch.waiting[wants[~accepted], s] = True
+        waiting = ch.waiting[:, s]
+        waiting[:] = False
+        waiting[wants[~accepted]] = True
         if ctx["august"]:
             demand = np.bincount(groups, minlength=self.n_sr)
             unmet = np.bincount(groups[~accepted], minlength=self.n_sr)
             self.pressure[s] = unmet / np.maximum(demand, 1)
             self.pressure_changed[s] = bool(self.intensity[s, CAP])
-        ch.use[:, s] = ch.place[:, s] >= 0
+        ch.use[:, s] = place >= 0
 
     def _place_elsewhere_in_bezirk(self, s, wants, unplaced, free, ctx, t) -> np.ndarray:
         """Second round: free places in other Sozialräume of the same Stadtbezirk, for the applicants
@@ -342,13 +364,13 @@ class ServiceSystem:
         Returns which of `wants` got such a place."""
         ch = self.model.pop.children
         got = np.zeros(wants.size, dtype=bool)
-        rest = np.flatnonzero(unplaced)
-        if rest.size == 0 or not free.any():
+        if not free.any():
             return got
-        p_far = self._probability(s, wants[rest], ctx, extra_distance=FAR_PLACE_DISTANCE)
-        rest = rest[ch.propensity[wants[rest], s] < p_far]
-        bezirk = self.bezirk[ctx["sr_hh"][ch.hh[wants[rest]]]]
         free_bezirk = np.bincount(self.bezirk, weights=free, minlength=self.n_bezirke).astype(np.int64)
+        rest = np.flatnonzero(unplaced & ch.takes_up_far[:, s][wants])
+        if rest.size == 0:
+            return got
+        bezirk = self.bezirk[ctx["sr_hh"][ch.hh[wants[rest]]]]
         ok = self._allocate(s, wants[rest], bezirk, free_bezirk, ctx, t)
         rest, bezirk = rest[ok], bezirk[ok]
         order = np.argsort(bezirk, kind="stable")
@@ -358,7 +380,7 @@ class ServiceSystem:
         slots = np.repeat(by_bezirk, free[by_bezirk])
         first_slot = np.searchsorted(self.bezirk[slots], bezirk)
         rank = np.arange(bezirk.size) - np.searchsorted(bezirk, bezirk)
-        ch.place[wants[rest], s] = slots[first_slot + rank]
+        ch.place[:, s][wants[rest]] = slots[first_slot + rank]
         got[rest] = True
         return got
 
@@ -372,18 +394,25 @@ class ServiceSystem:
         return allocate(groups, free, key, tiebreak)
 
     def _record_contacts(self, t: int, age: np.ndarray) -> None:
-        """First contacts, dose, Kita entry and warm handovers to the next services in the chain."""
+        """First contacts, Kita entry and warm handovers to the next services in the chain.
+        Only the rows with a first contact this month change."""
         ch = self.model.pop.children
         new = ch.use & ~ch.ever
-        self.new_contacts = new
         rows = np.flatnonzero(new.any(axis=1))
-        if rows.size:
-            ch.first_age[rows] = np.where(new[rows], age[rows, None], ch.first_age[rows])
-            ch.ever[rows] |= new[rows]
-            reached = (ch.ever[rows].astype(np.uint8) @ self.handover_matrix) > 0
-            gained = reached & (ch.handover_draw[rows] < self.coordination) & ~ch.handover[rows]
-            ch.handover[rows] |= gained
-            ch.takeup_stale[rows[gained.any(axis=1)]] = True
-        ch.dose += ch.use
-        entering = (ch.kita_entry_age < 0) & ch.use[:, self.kita].any(axis=1)
+        new = new[rows]
+        self.new_contacts = (rows, new)
+        if rows.size == 0:
+            return
+        ch.first_age[rows] = np.where(new, age[rows, None], ch.first_age[rows])
+        ever = ch.ever[rows] | new
+        ch.ever[rows] = ever
+        reached = (ever.astype(np.uint8) @ self.handover_matrix) > 0
+        handover = ch.handover[rows]
+        gained = reached & (ch.handover_draw[rows] < self.coordination) & ~handover
+        ch.handover[rows] = handover | gained
+        ch.takeup_pending[rows] |= gained  # a handover changes only its own service's decision
+        # Kita entry is the first contact with the first Kita service (use of a Kita without an
+        # entry age can only be such a first contact: both are set here, together).
+        entering = rows[new[:, self.kita].any(axis=1)]
+        entering = entering[ch.kita_entry_age[entering] < 0]
         ch.kita_entry_age[entering] = age[entering]
