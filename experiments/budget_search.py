@@ -20,10 +20,11 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sim.collect import collect  # noqa: E402
+from sim.collect import collect, sweep_provenance  # noqa: E402
 from sim.indicators import INDICATOR_LABELS_DE  # noqa: E402
 from sim.model import PreventionChainModel  # noqa: E402
 from sim.params import ModelParams  # noqa: E402
+from sim.results import write_csv, write_provenance, write_yaml  # noqa: E402
 from sim.sweep_charts import CITY, plt, save  # noqa: E402
 from sim.yamlio import safe_load  # noqa: E402
 
@@ -74,8 +75,8 @@ def analyse(sweep_dir: Path) -> Path:
     out = sweep_dir / "budget"
     out.mkdir(parents=True, exist_ok=True)
     lever_cols = [c for c in trials.columns if c.startswith("levers.")]
-    trials.to_csv(out / "trials.csv", index=False)
-    trials[trials["pareto"]].sort_values("extra_eur_per_year").to_csv(out / "pareto.csv", index=False)
+    write_csv(trials, out / "trials.csv")
+    write_csv(trials[trials["pareto"]].sort_values("extra_eur_per_year"), out / "pareto.csv")
     summary = {"indicator": indicator, "budget_extra_eur_per_year": budget, "baseline_gap_pp": round(100 * base_gap, 3),
                "baseline_annual_cost_eur": round(base_annual), "trials": len(trials)}
     if not best.empty:
@@ -83,7 +84,9 @@ def analyse(sweep_dir: Path) -> Path:
         summary["best_within_budget"] = {"run": b["run"], "extra_eur_per_year": round(float(b["extra_eur_per_year"])),
                                          "gap_reduction_pp": round(float(b["gap_reduction_pp"]), 3),
                                          "levers": {c.removeprefix("levers."): str(b[c]) for c in lever_cols}}
-    (out / "best_mix.yaml").write_text(yaml.safe_dump(summary, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    write_yaml(summary, out / "best_mix.yaml")
+    write_provenance({**sweep_provenance(sweep_dir, out), "analysis": "experiments/budget_search.py"},
+                     out / "provenance.yaml", fill_params=False)
     chart(trials, best, budget, indicator, record, out)
     print(yaml.safe_dump(summary, sort_keys=False, allow_unicode=True))
     print(f"Budgetsuche -> {out}")

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim.calibrate import calibration_table, load_targets, run_baseline  # noqa: E402
 from sim.params import FITTED_PATH, ModelParams, load_params, params_from_dict, set_by_path  # noqa: E402
+from sim.results import write_text  # noqa: E402
 from sim.services import load_catalogue  # noqa: E402
 
 # name (dotted path into the parameters), transform, bounds (in the transformed space), targets it moves.
@@ -188,9 +189,9 @@ def main(argv=None) -> None:
         "residuals_in_tolerances": {t: round(float(r), 3) for t, r in zip(target_ids, final)},
         "params": overrides,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("# Written by experiments/fit_parameters.py; do not edit by hand, re-run `make fit`.\n"
-                        + yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    # Atomic: every run reads this file, and a refit killed mid-write must not leave half of it.
+    write_text("# Written by experiments/fit_parameters.py; do not edit by hand, re-run `make fit`.\n"
+               + yaml.safe_dump(document, sort_keys=False, allow_unicode=True), args.out)
     print(f"written {args.out}; outside tolerance: {int(np.sum(np.abs(final) > 1))}/{final.size}")
 
 

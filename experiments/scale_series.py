@@ -17,7 +17,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sim.collect import collect, seed_statistics  # noqa: E402
+from sim.collect import collect, seed_statistics, sweep_provenance  # noqa: E402
+from sim.results import write_csv, write_provenance  # noqa: E402
 from sim.sweep_charts import CITY, plt, save  # noqa: E402
 
 INDICATOR = "insufficient_german_at_school_entry"
@@ -34,7 +35,9 @@ def analyse(sweep_dir: Path) -> Path:
     table = table.sort_values("scale").reset_index(drop=True)
     out = Path(sweep_dir) / "scale"
     out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "scale_series.csv", index=False)
+    write_csv(table, out / "scale_series.csv")
+    write_provenance({**sweep_provenance(Path(sweep_dir), out), "analysis": "experiments/scale_series.py"},
+                     out / "provenance.yaml", fill_params=False)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
     left.plot(table["scale"], table["run_seconds_mean"], "o-", color="#1f5fa8")
     left.set_xlabel("Anteil der Stadt (1 = ganze Stadt)")

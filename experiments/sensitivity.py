@@ -19,7 +19,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sim.collect import collect  # noqa: E402
+from sim.collect import collect, sweep_provenance  # noqa: E402
+from sim.results import write_csv, write_provenance  # noqa: E402
 from sim.hydra_conf import design_sample  # noqa: E402
 from sim.sweep_charts import CITY, plt, save  # noqa: E402
 from sim.yamlio import safe_load  # noqa: E402
@@ -70,7 +71,9 @@ def analyse(sweep_dir: Path) -> Path:
     indices = pd.DataFrame(rows)
     out = Path(sweep_dir) / "sensitivity"
     out.mkdir(parents=True, exist_ok=True)
-    indices.to_csv(out / "indices.csv", index=False)
+    write_csv(indices, out / "indices.csv")
+    write_provenance({**sweep_provenance(Path(sweep_dir), out), "analysis": "experiments/sensitivity.py"},
+                     out / "provenance.yaml", fill_params=False)
     chart(indices, design, len(sample), out)
     print(indices.sort_values(["output", "mu_star"], ascending=[True, False])
           .to_string(index=False, columns=["output", "parameter", "mu_star", "mu_star_conf", "sigma"]))

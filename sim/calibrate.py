@@ -1,7 +1,8 @@
 """Calibration report: the baseline against the published targets.
 
 `python -m sim.calibrate` runs the baseline at full city scale over several seeds and writes
-results/calibration.csv (id, indicator, subgroup, target, tolerance, model, within), then prints it.
+results/calibration.csv (id, indicator, subgroup, target, tolerance, model, within) with its provenance
+beside it (results/calibration.provenance.yaml), then prints it.
 Targets come from calibration_targets.csv (published figures with sources); rows D01-D10 are
 further published figures quoted in domain.md, checked the same way.
 """
@@ -16,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from sim.model import PreventionChainModel
-from sim.results import write_csv
+from sim.levers import Levers
+from sim.results import write_csv, write_provenance
 from sim.services import DATA_DIR
 
 TARGETS_PATH = DATA_DIR / "calibration_targets.csv"
@@ -121,6 +123,11 @@ def calibration_table(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
+def provenance_path(table: Path) -> Path:
+    """The provenance of a calibration table sits next to it: calibration.csv -> calibration.provenance.yaml."""
+    return Path(table).with_name(Path(table).stem + ".provenance.yaml")
+
+
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description="Kalibrierung: Basisszenario gegen veröffentlichte Zielwerte")
     parser.add_argument("--seeds", type=int, default=5, help="number of seeds (default 5)")
@@ -134,6 +141,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     tables = run_baseline(list(range(args.seeds)), args.scale, args.years, args.burn_in)
     table = calibration_table(tables)
     write_csv(table, args.out)
+    config = {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, "scenario": "baseline",
+              "levers": Levers().model_dump(mode="json")}
+    write_provenance(config, provenance_path(args.out))
     with pd.option_context("display.width", 160, "display.max_rows", 100):
         print(table.to_string(index=False))
     print(f"\n{int(table['within'].sum())} von {len(table)} Zielwerten innerhalb der Toleranz. Geschrieben: {args.out}")

@@ -21,6 +21,7 @@ from sim.city import STADTBEZIRKE  # noqa: E402
 from sim.compare import AVOIDED_CASE, BASELINE, Comparison  # noqa: E402
 from sim.indicators import INDICATOR_LABELS_DE  # noqa: E402
 from sim.mechanisms.measurement import CHAIN_PHASES  # noqa: E402
+from sim.results import write_figure  # noqa: E402
 
 SIZE = (16, 9)
 plt.rcParams.update({"font.size": 14, "axes.titlesize": 16, "axes.labelsize": 14, "legend.fontsize": 12,
@@ -209,7 +210,7 @@ def make_all(c: Comparison, folder: Path) -> list[Path]:
         fig = draw(c)
         for suffix in ("png", "svg"):
             path = folder / f"{name}.{suffix}"
-            fig.savefig(path, dpi=110 if suffix == "png" else None)
+            write_figure(fig, path, dpi=110 if suffix == "png" else None)
             files.append(path)
         plt.close(fig)
     return files

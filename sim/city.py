@@ -86,6 +86,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 
 # No Sozialraum holds a million children or places; larger numbers are typing errors.
 MAX_COUNT = 1_000_000
+# A city of 10,000 Sozialräume is a few MB; a larger file is not a Sozialraum table.
+MAX_FILE_BYTES = 200_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,6 +223,8 @@ def _read_table(path: Path, source: str) -> pd.DataFrame:
         raise InputError(source, "file", "file not found")
     if not path.is_file():
         raise InputError(source, "file", "is not a file")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise InputError(source, "file", f"is larger than {MAX_FILE_BYTES // 1_000_000} MB; no Sozialraum table is")
     try:
         if path.suffix.lower() == ".parquet":
             return pd.read_parquet(path)
@@ -238,7 +242,14 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = raw.decode("cp1252")  # older German Excel saves "CSV" in Windows-1252
+        try:
+            text = raw.decode("cp1252")  # older German Excel saves "CSV" in Windows-1252
+        except UnicodeDecodeError as exc:
+            raise InputError(str(path), "file", f"is not a text table: neither UTF-8 nor Windows-1252 (byte {exc.start})",
+                             allowed="CSV (UTF-8 or Windows-1252) or Parquet") from None
+    if "\x00" in text:
+        raise InputError(str(path), "file", "is not a text table (it holds NUL bytes)",
+                         allowed="CSV (UTF-8 or Windows-1252) or Parquet")
     # German spreadsheet exports also use ';' between fields and ',' as decimal mark.
     header = text.split("\n", 1)[0]
     semicolons = header.count(";") > header.count(",")
@@ -287,6 +298,8 @@ def _numbers(column: pd.Series, name: str, source: str) -> pd.Series:
     """Column as float64; the first empty or non-numeric cell is an InputError."""
     if pd.api.types.is_bool_dtype(column):
         raise InputError(source, name, "must be numbers, not true/false", row=2)
+    if pd.api.types.is_complex_dtype(column):
+        raise InputError(source, name, "must be real numbers, not complex ones", row=2)
     if pd.api.types.is_numeric_dtype(column):
         values = column.astype(np.float64)
     else:

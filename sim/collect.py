@@ -18,8 +18,6 @@ Reads every finished run below the sweep folder (`<run>/result/`, see sim.run) a
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +25,8 @@ import pandas as pd
 from scipy import stats
 
 from sim.errors import InputError
-from sim.yamlio import safe_load
+from sim.results import atomic_directory, write_csv, write_parquet, write_provenance
+from sim.yamlio import read_yaml
 
 CONFIDENCE = 0.95
 SUMMARY_SUBGROUPS = ("all", "poverty", "sozialraum_typ", "stadtbezirk", "language")
@@ -62,7 +61,9 @@ def load_sweep(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
         raise InputError(str(sweep_dir), "(folder)", "no finished run found (no */result/config.yaml)")
     indicator_tables, cost_tables, rows = [], [], []
     for result in runs:
-        record = safe_load((result / "config.yaml").read_text(encoding="utf-8"))
+        record = read_yaml(result / "config.yaml")
+        if not isinstance(record, dict):
+            raise InputError(str(result / "config.yaml"), "(file)", "a run's configuration must be a mapping")
         name = str(result.parent.relative_to(sweep_dir))
         settings = {"run": name, **_settings(record)}
         ind = pd.read_parquet(result / "indicators.parquet")
@@ -108,29 +109,33 @@ def variant_label(row: pd.Series, keys: list[str], varying: list[str]) -> str:
     return " · ".join(parts) or "alle Läufe"
 
 
+def sweep_provenance(sweep_dir: Path, out_dir: Path) -> dict:
+    """The configuration behind an output made of a sweep (the collection, an experiment's
+    analysis): every finished run's own resolved configuration, with its seed."""
+    configs = {}
+    for result in find_runs(sweep_dir):
+        record = read_yaml(result / "config.yaml")
+        configs[str(result.parent.relative_to(sweep_dir))] = record if isinstance(record, dict) else {}
+    seeds = sorted({int(c["seed"]) for c in configs.values() if isinstance(c.get("seed"), int)})
+    return {"sweep_dir": str(sweep_dir), "out": str(out_dir), "seeds": seeds, "n_runs": len(configs), "runs": configs}
+
+
 def collect(sweep_dir: Path, out_dir: Path | None = None, charts: bool = True) -> Path:
     """Merge a sweep; the output folder is renamed into place when complete."""
     sweep_dir = Path(sweep_dir)
     out_dir = Path(out_dir) if out_dir else sweep_dir / "collected"
     indicators, costs, runs = load_sweep(sweep_dir)
     summary = summarise(indicators, runs)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    try:
-        indicators.to_parquet(tmp / "runs.parquet", index=False)
-        costs.to_parquet(tmp / "costs.parquet", index=False)
-        runs.to_csv(tmp / "runs.csv", index=False)
-        summary.to_csv(tmp / "summary.csv", index=False)
+    with atomic_directory(out_dir) as tmp:
+        write_parquet(indicators, tmp / "runs.parquet")
+        write_parquet(costs, tmp / "costs.parquet")
+        write_csv(runs, tmp / "runs.csv")
+        write_csv(summary, tmp / "summary.csv")
         if charts:
             from sim.sweep_charts import sweep_charts
 
             sweep_charts(summary, runs, tmp / "charts")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_provenance(sweep_provenance(sweep_dir, out_dir), tmp / "provenance.yaml", fill_params=False)
     return out_dir
 
 

@@ -12,8 +12,14 @@ class InputError(ValueError):
         self.row = row
         self.problem = problem
         self.allowed = allowed
-        where = self.source if row is None else f"{self.source}, row {row}"
-        message = f"{where}, field '{field}': {problem}"
+        where = self.source if row is None else f"{self.source}, row {_short(row)}"
+        message = f"{where}, field '{_short(field)}': {_short(problem, 2000)}"
         if allowed is not None:
-            message += f" (allowed: {allowed})"
+            message += f" (allowed: {_short(allowed, 2000)})"
         super().__init__(message)
+
+
+def _short(value: object, limit: int = 200) -> str:
+    """A pasted page of text or a number of 5,000 digits in a key must not flood the message."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -21,7 +21,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Literal, Optional
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_store import ConfigStore
@@ -29,8 +29,10 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
+from sim.checks import CheckedModel, allowed_values, validation_field
+from sim.city import load_city
 from sim.errors import InputError
 from sim.levers import Levers
 from sim.model import MAX_SCALE
@@ -103,17 +105,50 @@ class RunConf:
 
 
 # ---- ranges (pydantic) ---------------------------------------------------------------------------
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+MAX_SEED = 2**32 - 1  # the random numbers hash the seed as a 64-bit integer; 32 bits leave room
+MAX_DESIGN_ROWS = 10_000
+MIN_SHARE = 0.001
 
 
-class RunSettings(_Strict):
-    seed: int = Field(ge=0, description="seed of every random draw (common random numbers across scenarios)")
-    share: float = Field(gt=0, le=MAX_SCALE, description="scale.share: share of the city simulated")
+class RunSettings(CheckedModel):
+    seed: int = Field(ge=0, le=MAX_SEED, description="seed of every random draw (common random numbers across scenarios)")
+    # Below 0.1 % of the city (about a hundred children) no indicator means anything.
+    share: float = Field(ge=MIN_SHARE, le=MAX_SCALE, description="scale.share: share of the city simulated")
     years: int = Field(ge=1, le=60, description="reported years")
     burn_in_years: int = Field(ge=0, le=30, description="years simulated before the reported ones")
-    objective: str = Field(pattern="^(none|gap|cost_and_gap)$")
-    design_method: str = Field(pattern="^(none|morris)$")
+    objective: Literal["none", "gap", "cost_and_gap"]
+    design_method: Literal["none", "morris"]
+    scenario: str = Field(min_length=1, max_length=200, description="scenario.name: a file of scenarios/")
+    table: Optional[str] = Field(None, min_length=1, description="city.table: a Sozialraum table (CSV/Parquet)")
+    out: Optional[str] = Field(None, min_length=1, description="out: the result folder")
+
+
+class DesignParameterSettings(CheckedModel):
+    name: str = Field(min_length=1)
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+        return self
+
+
+class DesignSettings(CheckedModel):
+    method: Literal["none", "morris"]
+    trajectories: int = Field(ge=1, le=1000)
+    levels: int = Field(ge=2, le=100)
+    seed: int = Field(ge=0, le=MAX_SEED)
+    row: int = Field(ge=0)
+    parameters: List[DesignParameterSettings] = Field(default_factory=list, max_length=200)
+
+
+# Where each run setting lives in the configuration, as a planner types it on the command line.
+SETTING_KEYS = {"seed": ("seed",), "share": ("scale", "share"), "years": ("years",),
+                "burn_in_years": ("burn_in_years",), "objective": ("objective", "kind"),
+                "design_method": ("design", "method"), "scenario": ("scenario", "name"),
+                "table": ("city", "table"), "out": ("out",)}
 
 
 @dataclass(frozen=True)
@@ -148,6 +183,9 @@ def _merge_matching(base: dict, update: dict) -> dict:
 def _levers(scenario: Scenario, overlay: dict) -> Levers:
     if not overlay:
         return scenario.levers
+    if not isinstance(overlay, dict):
+        raise InputError(SOURCE, "levers", f"must be a mapping of lever to value, got {type(overlay).__name__}",
+                         allowed=sorted(Levers.model_fields))
     for key in overlay:
         if key not in Levers.model_fields:
             raise InputError(SOURCE, f"levers.{key}", "unknown lever", allowed=sorted(Levers.model_fields))
@@ -155,7 +193,8 @@ def _levers(scenario: Scenario, overlay: dict) -> Levers:
         return Levers.model_validate(_merge_matching(scenario.levers.model_dump(), overlay))
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise InputError(SOURCE, "levers." + ".".join(str(p) for p in err["loc"]), err["msg"]) from None
+        raise InputError(SOURCE, "levers." + validation_field(err["loc"]), err["msg"],
+                         allowed=allowed_values(Levers, err)) from None
 
 
 def design_sample(design: dict):
@@ -176,9 +215,29 @@ def design_rows(design: dict) -> int:
     return int(design["trajectories"]) * (len(design["parameters"]) + 1)
 
 
+def _design(data: dict) -> dict:
+    design = data.get("design") or {"method": "none"}
+    if not isinstance(design, dict):
+        raise InputError(SOURCE, "design", f"must be a mapping, got {type(design).__name__}")
+    if design.get("method", "none") == "none":
+        return design
+    try:
+        checked = DesignSettings.model_validate(design).model_dump()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(SOURCE, "design." + validation_field(err["loc"]), err["msg"],
+                         allowed=allowed_values(DesignSettings, err)) from None
+    if not checked["parameters"]:
+        raise InputError(SOURCE, "design.parameters", "a sampled design needs at least one parameter")
+    if design_rows(checked) > MAX_DESIGN_ROWS:
+        raise InputError(SOURCE, "design.trajectories", f"the design has {design_rows(checked):,} rows",
+                         allowed=f"trajectories × (parameters + 1) <= {MAX_DESIGN_ROWS:,}")
+    return checked
+
+
 def _params(cfg: dict) -> ModelParams:
     data = cfg.get("params") or {}
-    design = cfg["design"]
+    design = _design(cfg)
     if design["method"] != "none":
         _, sample = design_sample(design)
         row = int(design["row"])
@@ -190,7 +249,47 @@ def _params(cfg: dict) -> ModelParams:
     try:
         return params_from_dict(data, SOURCE)
     except InputError as exc:
-        raise InputError(SOURCE, f"params.{exc.field}", exc.problem) from None
+        field_name = exc.field if exc.field.startswith("params") else f"params.{exc.field}"
+        raise InputError(SOURCE, field_name, exc.problem, allowed=exc.allowed) from None
+
+
+def _lookup(data: dict, keys: tuple[str, ...]):
+    value = data
+    for key in keys:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise InputError(SOURCE, ".".join(keys), f"'{key}' sits inside a value that is not a mapping")
+        value = value.get(key)
+    return value
+
+
+def _settings(data: dict) -> RunSettings:
+    values = {name: _lookup(data, keys) for name, keys in SETTING_KEYS.items()}
+    for name in ("objective", "design_method"):
+        values[name] = "none" if values[name] is None else values[name]
+    for name in ("seed", "share", "years", "burn_in_years", "scenario"):
+        if values[name] is None:
+            raise InputError(SOURCE, ".".join(SETTING_KEYS[name]), "missing: a value is required")
+    try:
+        return RunSettings(**values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(SETTING_KEYS.get(str(err["loc"][0]), (str(err["loc"][0]),)))
+        raise InputError(SOURCE, key, err["msg"], allowed=allowed_values(RunSettings, err)) from None
+
+
+def _check_services(levers: Levers, params: ModelParams) -> None:
+    """Levers and fitted base rates name services of the catalogue (a typo would silently do nothing)."""
+    from sim.services import load_catalogue  # late: the catalogue reads the unit costs
+
+    known = set(load_catalogue().ids)
+    named = [("params.base_rate", params.base_rate)] + [
+        (f"levers.{lever}", getattr(levers, lever)) for lever in ("places_factor", "place_shift", "access", "fee_waiver")]
+    for where, mapping in named:
+        for service in mapping:
+            if service not in known:
+                raise InputError(SOURCE, f"{where}.{service}", "unknown service", allowed=sorted(known))
 
 
 def check_run(cfg: DictConfig | dict) -> Run:
@@ -200,32 +299,31 @@ def check_run(cfg: DictConfig | dict) -> Run:
         with open_dict(cfg):
             cfg.pop("hydra", None)  # a callback's config still holds Hydra's own node
         data = OmegaConf.to_container(cfg, resolve=True)
-    else:
+    elif isinstance(cfg, dict):
         data = dict(cfg)
-    try:
-        settings = RunSettings(seed=data["seed"], share=data["scale"]["share"], years=data["years"],
-                               burn_in_years=data["burn_in_years"], objective=data["objective"]["kind"],
-                               design_method=data["design"]["method"])
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        names = {"share": "scale.share", "objective": "objective.kind", "design_method": "design.method"}
-        key = names.get(str(err["loc"][0]), str(err["loc"][0]))
-        raise InputError(SOURCE, key, err["msg"]) from None
-    scenario = load_scenario(data["scenario"]["name"])
+    else:
+        raise InputError(SOURCE, "(configuration)", f"must be a mapping, got {type(cfg).__name__}")
+    settings = _settings(data)
+    scenario = load_scenario(settings.scenario)
     levers = _levers(scenario, data.get("levers") or {})
     params = _params(data)
-    table = data["city"]["table"]
-    if table is not None and not Path(table).exists():
-        raise InputError(SOURCE, "city.table", f"file not found: {table}")
+    _check_services(levers, params)
+    table = settings.table
+    if table is not None:
+        if not Path(table).is_file():
+            raise InputError(SOURCE, "city.table", f"file not found: {table}")
+        load_city(table)  # a bad table stops a sweep here, before its first run
     record = {
         "scenario": scenario.name, "seed": settings.seed, "scale": settings.share, "years": settings.years,
-        "burn_in_years": settings.burn_in_years, "city": data["city"],
+        "burn_in_years": settings.burn_in_years,
+        "city": data.get("city") or {"name": CityConf.name, "table": None},
         "levers": json.loads(levers.model_dump_json()), "params": params.model_dump(mode="json"),
-        "design": data["design"], "objective": data["objective"], "budget": data.get("budget") or {},
+        "design": data.get("design") or {"method": "none"}, "objective": data.get("objective") or {"kind": "none"},
+        "budget": data.get("budget") or {},
     }
     return Run(scenario=scenario, levers=levers, params=params, seed=settings.seed, scale=settings.share,
                years=settings.years, burn_in_years=settings.burn_in_years, city_table=table,
-               objective=data["objective"], record=record)
+               objective=record["objective"], record=record)
 
 
 def objective_value(indicators, costs, objective: dict):

@@ -80,17 +80,19 @@ def input_files(config: dict) -> dict[str, dict[str, str]]:
     return out
 
 
-def resolved(config: dict) -> dict:
+def resolved(config: dict, fill_params: bool = True) -> dict:
     """The configuration with the model parameters filled in where the caller left them out."""
     out = dict(config)
-    if "params" not in out:
+    if fill_params and "params" not in out:
         from sim.params import load_params  # late: provenance must not pull the model into every import
 
         out["params"] = load_params().model_dump(mode="json")
     return out
 
 
-def provenance(config: dict) -> dict:
+def provenance(config: dict, fill_params: bool = True) -> dict:
+    """Everything a result folder needs to be understood later. `fill_params=False` for outputs
+    made of runs that each carry their own parameters (sim.collect), where defaults would mislead."""
     return {
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "git_revision": git_revision(),
@@ -99,11 +101,11 @@ def provenance(config: dict) -> dict:
         "packages": package_versions(),
         "seeds": seeds(config),
         "inputs": input_files(config),
-        "config": resolved(config),
+        "config": resolved(config, fill_params),
         "data_note": "Synthetisches Düsseldorf: Sozialraum-Tabelle synthetisch, an veröffentlichte Stadtwerte angepasst. "
                      "'Arm' heißt SGB-II-Bezug.",
     }
 
 
-def provenance_yaml(config: dict) -> str:
-    return yaml.safe_dump(provenance(config), sort_keys=False, allow_unicode=True)
+def provenance_yaml(config: dict, fill_params: bool = True) -> str:
+    return yaml.safe_dump(provenance(config, fill_params), sort_keys=False, allow_unicode=True)

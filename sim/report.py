@@ -22,8 +22,8 @@ import pandas as pd
 from sim import charts
 from sim.compare import AVOIDED_CASE, BASELINE, STANDARD_SET, Comparison, compare
 from sim.indicators import INDICATOR_LABELS_DE
-from sim.provenance import provenance_yaml
-from sim.results import atomic_directory, write_csv, write_parquet
+from sim.model import MAX_SCALE
+from sim.results import atomic_directory, write_csv, write_parquet, write_provenance, write_text
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 KEY_INDICATORS = (
@@ -138,9 +138,7 @@ Schuleingangsuntersuchung (Annahme: der Fall, den der Haushalt zählt).</p>
 <li><a href="runs.parquet">runs.parquet</a>: jeder Lauf einzeln, mit Sozialräumen</li></ul>
 </body></html>
 """
-    path = folder / "bericht.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+    return write_text(page, folder / "bericht.html")
 
 
 def write_report(c: Comparison, out_dir: Path, config: dict) -> Path:
@@ -153,7 +151,7 @@ def write_report(c: Comparison, out_dir: Path, config: dict) -> Path:
         write_parquet(c.runs, tmp / "runs.parquet")
         charts.make_all(c, tmp / "charts")
         write_html(c, tmp)
-        (tmp / "provenance.yaml").write_text(provenance_yaml(config), encoding="utf-8")
+        write_provenance(config, tmp / "provenance.yaml")
     return out_dir
 
 
@@ -178,11 +176,17 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS / "report")
     args = parser.parse_args(argv)
+    for flag, value, low, high in (("--seeds", args.seeds, 1, 1000), ("--scale", args.scale, 0.001, MAX_SCALE),
+                                   ("--years", args.years, 1, 60), ("--burn-in", args.burn_in, 0, 30),
+                                   ("--workers", args.workers, 1, 256)):
+        if not low <= value <= high:  # NaN fails too
+            parser.error(f"{flag} {value} outside {low:g}..{high:g}; nothing was computed")
     names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
     comparison = compare(names, range(args.seeds), scale=args.scale, years=args.years, burn_in=args.burn_in,
                          workers=args.workers)
     config = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     config["scenario_levers"] = {s.name: s.lever_changes for s in comparison.scenarios}
+    config["levers"] = {s.name: s.levers.model_dump(mode="json") for s in comparison.scenarios}
     out = write_report(comparison, args.out, config)
     print(terminal_summary(comparison, out))
     return out

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 
 def _umask() -> int:
@@ -49,6 +50,27 @@ def write_csv(table: pd.DataFrame, path: Path) -> Path:
 
 def write_parquet(table: pd.DataFrame, path: Path) -> Path:
     return _atomic(path, lambda tmp: table.to_parquet(tmp, index=False))
+
+
+def write_text(text: str, path: Path) -> Path:
+    return _atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def write_yaml(data: dict, path: Path) -> Path:
+    return write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), path)
+
+
+def write_figure(fig, path: Path, **savefig) -> Path:
+    """A matplotlib figure; the format follows the target's suffix (the temporary's is .tmp)."""
+    path = Path(path)
+    return _atomic(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip("."), **savefig))
+
+
+def write_provenance(config: dict, path: Path, *, fill_params: bool = True) -> Path:
+    """`provenance.yaml` (sim.provenance): the resolved config, seeds, revision, versions and time."""
+    from sim.provenance import provenance  # late: provenance asks git and the installed packages
+
+    return write_yaml(provenance(config, fill_params=fill_params), path)
 
 
 @contextlib.contextmanager

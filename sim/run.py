@@ -20,15 +20,12 @@ configuration. `python -m sim.collect <sweep dir>` merges a sweep into one table
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import hydra
 import pandas as pd
-import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
@@ -37,9 +34,9 @@ from sim.city import load_city
 from sim.hydra_conf import check_run, objective_value
 from sim.indicators import INDICATOR_LABELS_DE
 from sim.model import PreventionChainModel
-from sim.provenance import provenance_yaml
-from sim.results import write_csv, write_parquet
-from sim.yamlio import safe_load
+from sim.results import atomic_directory, write_csv, write_parquet, write_provenance, write_yaml
+from sim.errors import InputError
+from sim.yamlio import read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +51,7 @@ SUMMARY_INDICATORS = (
 
 def write_results(model: PreventionChainModel, out_dir: Path, config: dict) -> Path:
     """Write every table of a finished run; the directory is renamed into place when complete."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    try:
+    with atomic_directory(Path(out_dir)) as tmp:
         write_csv(model.indicators(), tmp / "indicators.csv")
         write_csv(model.indicators(by_year=True), tmp / "indicators_by_year.csv")
         write_csv(model.cost_table(), tmp / "costs.csv")
@@ -65,15 +59,9 @@ def write_results(model: PreventionChainModel, out_dir: Path, config: dict) -> P
         write_csv(model.datacollector.get_model_vars_dataframe(), tmp / "monthly.csv")
         write_parquet(model.indicators(), tmp / "indicators.parquet")
         write_parquet(model.cost_table(), tmp / "costs.parquet")
-        (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
-        (tmp / "provenance.yaml").write_text(provenance_yaml(config), encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+        write_yaml(config, tmp / "config.yaml")
+        write_provenance(config, tmp / "provenance.yaml")
+    return Path(out_dir)
 
 
 def summary(model: PreventionChainModel) -> str:
@@ -145,9 +133,14 @@ def run_configured(cfg: DictConfig):
 def finished(out: Path, record: dict) -> bool:
     """A run is done when its result folder is complete (it appears only then) with the same configuration."""
     path = out / "config.yaml"
-    if not path.exists():
+    if not path.is_file():
         return False
-    done = safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        done = read_yaml(path)
+    except InputError:
+        return False  # edited or damaged by hand: run again, the new folder replaces it
+    if not isinstance(done, dict):
+        return False
     keys = set(record) - {"overrides", "run_seconds", "budget", "objective"}  # these do not change the run
     return all(done.get(k) == record[k] for k in keys)
 

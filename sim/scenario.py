@@ -7,6 +7,7 @@ tags, no code) and checked against the lever definitions before anything runs.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from sim.yamlio import read_yaml
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 TOP_LEVEL_KEYS = ("title", "description", "base", "levers")
 MAX_BASE_DEPTH = 10
+# `base:` names another scenario of the same folder, never a path: a file must not reach elsewhere.
+SCENARIO_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,12 @@ def _closest(key: str, allowed) -> str:
     return f"; did you mean '{match[0]}'?" if match else ""
 
 
+def _key_name(key) -> str:
+    """A key as the message shows it; an empty or blank key is shown quoted, so it can be seen."""
+    text = str(key)
+    return text if text.strip() == text and text else repr(text)
+
+
 def _read(path: Path) -> dict:
     src = str(path)
     if not path.exists():
@@ -47,15 +56,17 @@ def _read(path: Path) -> dict:
         raise InputError(src, "(file)", "a scenario must be a mapping with title, description and levers")
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            raise InputError(src, str(key), f"unknown key{_closest(key, TOP_LEVEL_KEYS)}", allowed=list(TOP_LEVEL_KEYS))
+            raise InputError(src, _key_name(key), f"unknown key{_closest(key, TOP_LEVEL_KEYS)}", allowed=list(TOP_LEVEL_KEYS))
     for key in ("title", "description"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise InputError(src, key, "needs a German text")
     if data.get("levers") is not None and not isinstance(data["levers"], dict):
         raise InputError(src, "levers", "must be a mapping of lever to value", allowed=sorted(Levers.model_fields))
-    if data.get("base") is not None and not isinstance(data["base"], str):
-        raise InputError(src, "base", f"must be the name of another scenario, got {type(data['base']).__name__}",
-                         allowed=sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml")))
+    base = data.get("base")
+    if base is not None and not (isinstance(base, str) and SCENARIO_NAME.fullmatch(base)):
+        shown = repr(base)[:60] if isinstance(base, str) else type(base).__name__
+        raise InputError(src, "base", f"must be the name of another scenario (letters, digits, _ and -), got {shown}",
+                         allowed=sorted(p.stem for p in path.parent.glob("*.yaml")))
     return data
 
 
@@ -75,10 +86,13 @@ def load_scenario(name_or_path: str | Path, directory: Path = SCENARIO_DIR, _dep
     if data.get("base"):
         if _depth >= MAX_BASE_DEPTH:
             raise InputError(str(path), "base", f"scenarios build on each other more than {MAX_BASE_DEPTH} deep (a cycle?)")
+        if not (directory / f"{data['base']}.yaml").is_file():
+            raise InputError(str(path), "base", f"no scenario '{data['base']}' to build on",
+                             allowed=sorted(p.stem for p in directory.glob("*.yaml")))
         changes = _merge(load_scenario(data["base"], directory, _depth + 1).lever_changes, changes)
     for key in changes:
         if key not in Levers.model_fields:
-            raise InputError(str(path), f"levers.{key}", f"unknown lever{_closest(key, Levers.model_fields)}",
+            raise InputError(str(path), f"levers.{_key_name(key)}", f"unknown lever{_closest(key, Levers.model_fields)}",
                              allowed=sorted(Levers.model_fields))
     try:
         # Levers a scenario leaves out, or keys of a lever it leaves out (one phase, one

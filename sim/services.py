@@ -104,6 +104,8 @@ class Service(CheckedModel):
                 raise ValueError(f"unknown barrier '{key}'; allowed: {', '.join(BARRIERS)}")
             if not 0 <= value <= 3:
                 raise ValueError(f"barrier '{key}' intensity {value} outside 0..3")
+        if self.school_grades is not None and not 1 <= self.school_grades[0] <= self.school_grades[1] <= 13:
+            raise ValueError(f"school_grades must satisfy 1 <= first <= last <= 13, got {list(self.school_grades)}")
         for key, value in self.effects.items():
             if key not in DEVELOPMENT_DOMAINS:
                 raise ValueError(f"unknown effect '{key}'; allowed: {', '.join(DEVELOPMENT_DOMAINS)}")
@@ -112,9 +114,33 @@ class Service(CheckedModel):
         return self
 
 
+UNIT_COST_COLUMNS = ("id", "value_eur")
+# Levers that hold a number of full-time staff: what `capacity.fte` may name.
+FTE_LEVERS = ("lotse_fte", "school_social_work_fte", "youth_job_centre_fte")
+
+
 def load_unit_costs(path: Path = UNIT_COSTS) -> pd.DataFrame:
-    table = pd.read_csv(path)
-    return table.set_index("id")
+    """The unit cost table, indexed by id; every cost a whole, finite, non-negative number of euros."""
+    src = str(path)
+    try:
+        table = pd.read_csv(path, dtype={"id": str})
+    except FileNotFoundError:
+        raise InputError(src, "(file)", "file not found") from None
+    except Exception as exc:  # any reader failure is a bad file
+        raise InputError(src, "(file)", f"cannot be read ({type(exc).__name__}: {str(exc)[:200]})") from None
+    missing = [c for c in UNIT_COST_COLUMNS if c not in table.columns]
+    if missing:
+        raise InputError(src, ", ".join(missing), "required column missing", allowed=list(UNIT_COST_COLUMNS))
+    ids = table["id"].fillna("").astype(str).str.strip()
+    for i, (cost_id, twice) in enumerate(zip(ids, ids.duplicated())):
+        if not cost_id or twice:
+            raise InputError(src, "id", "empty id" if not cost_id else f"duplicate id {cost_id!r}", row=i + 2)
+    values = pd.to_numeric(table["value_eur"], errors="coerce")
+    for i, value in enumerate(values):
+        if not np.isfinite(value) or value < 0:
+            raise InputError(src, "value_eur", f"{table['value_eur'].iloc[i]!r} is not a cost in EUR", row=i + 2,
+                             allowed="a number >= 0")
+    return table.assign(id=ids, value_eur=values.astype(float)).set_index("id")
 
 
 @dataclass(frozen=True)
@@ -188,8 +214,18 @@ def load_catalogue(path: Path | str = DEFAULT_CATALOGUE, unit_costs: pd.DataFram
                 raise InputError(src, f"{service_id}.{field}", f"unknown unit cost id '{ref}'", allowed=sorted(costs.index))
         if svc.cost.basis != "none" and svc.cost.unit_cost is None and svc.cost.unit_value_eur is None:
             raise InputError(src, f"{service_id}.cost", "needs unit_cost (an id of unit_costs.csv) or unit_value_eur")
-        if place_columns is not None and isinstance(svc.capacity, Capacity):
-            column = svc.capacity.places or svc.capacity.centres
-            if column is not None and column not in place_columns:
-                raise InputError(src, f"{service_id}.capacity", f"no column '{column}' in the Sozialraum table", allowed=sorted(place_columns))
+        fte = [("cost.fte", svc.cost.fte)]
+        if isinstance(svc.capacity, Capacity):
+            fte.append(("capacity.fte", svc.capacity.fte))
+        for field, lever in fte:
+            if lever is not None and lever not in FTE_LEVERS:
+                raise InputError(src, f"{service_id}.{field}", f"'{lever}' is no staffing lever", allowed=list(FTE_LEVERS))
+        if place_columns is not None:
+            columns = [("local_supply", svc.local_supply), ("cost.centres", svc.cost.centres)]
+            if isinstance(svc.capacity, Capacity):
+                columns.append(("capacity", svc.capacity.places or svc.capacity.centres))
+            for field, column in columns:
+                if column is not None and column not in place_columns:
+                    raise InputError(src, f"{service_id}.{field}", f"no column '{column}' in the Sozialraum table",
+                                     allowed=sorted(place_columns))
     return Catalogue(services=services, source=src)

@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.indicators import INDICATOR_LABELS_DE  # noqa: E402
+from sim.results import write_figure  # noqa: E402
 
 CITY = "synthetisches Düsseldorf"
 
@@ -26,7 +27,7 @@ def save(fig, folder: Path, name: str) -> list[Path]:
     paths = []
     for suffix in ("png", "svg"):
         path = folder / f"{name}.{suffix}"
-        fig.savefig(path, dpi=110 if suffix == "png" else None, bbox_inches="tight")
+        write_figure(fig, path, dpi=110 if suffix == "png" else None, bbox_inches="tight")
         paths.append(path)
     plt.close(fig)
     return paths
