@@ -35,6 +35,10 @@ city: $(STAMP)
 clean:
 	rm -rf $(VENV) results/*.csv results/*.parquet
 
+# Speed and memory (medians over fresh processes, one thread each), the speed-up over the per-agent
+# reference (tests/reference/), sweep throughput and the UI's default comparison: about ten minutes.
+# Writes results/benchmarks.json and results/benchmarks.png; `$(PY) experiments/benchmark.py --table`
+# prints the README table from the json.
 bench: $(STAMP)
 	$(PY) experiments/benchmark.py
 

@@ -1,0 +1,113 @@
+"""The vectorised engine against the per-agent reference (tests/reference/): same rules, same distributions.
+
+Both run the status quo on a small city over several seeds; they draw different random numbers,
+so they agree in distribution, not bit for bit. For each key indicator (take-up and reach of every
+service, Kita, school entry, poverty, deprivation, the chain's reach, and the counts of children)
+a Welch t-test compares the values over seeds; a Bonferroni bound keeps the chance of a false
+alarm over all of them below FAMILY_ALPHA. The last test shows the check has teeth: a reference
+with one changed base rate fails it.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+import pandas as pd
+import pytest
+from scipy import stats
+
+from reference import ReferenceModel
+from sim.model import PreventionChainModel
+from sim.params import load_params
+
+SETTINGS = {"scale": 0.02, "years": 2, "burn_in_years": 1}
+ENGINE_SEEDS = range(8)
+REFERENCE_SEEDS = range(100, 108)  # other seeds: the two samples are independent
+FAMILY_ALPHA = 0.01
+
+SERVICES = ("welcome_visit", "lotse", "family_midwife", "u_checkups", "familienzentrum", "u3_kita",
+            "kindertagespflege", "ue3_kita", "pluskita", "sports_club", "kinderzuschlag", "but_social",
+            "but_lunch", "but_tutoring", "ogs", "school_social_work", "youth_centre", "youth_job_centre")
+FOR_ALL = (
+    "child_sgb2_rate", "sgb2_4_years_or_more_at_6",
+    "u3_care_coverage", "ue3_kita_attendance", "kita_entry_before_36_months", "u3_waiting_list_august",
+    "ogs_participation", "ogs_waiting_list_august",
+    "insufficient_german_at_school_entry", "motor_problems_at_school_entry", "obesity_at_school_entry",
+    "sports_club_member_at_school_entry", "u_checkup_u9_participation", "gymnasium_transition", "neet_at_18",
+    "welcome_visit_acceptance", "kinderzuschlag_takeup", "but_social_participation_takeup", "but_any_component_takeup",
+    "multiple_deprivation", "wellbeing", "deprivation_material", "deprivation_social", "deprivation_health",
+    "deprivation_cultural", "chain_reach_early_childhood", "chain_reach_kita", "chain_reach_primary",
+    "chain_reach_secondary", "chain_reach_transition", "chain_reach_all", "service_reach_all",
+) + tuple(f"reach_{s}" for s in SERVICES)
+BY_POVERTY = ("insufficient_german_at_school_entry", "kita_entry_before_36_months", "u3_care_coverage",
+              "ogs_participation", "chain_reach_all", "multiple_deprivation", "reach_family_midwife")
+# Counts per run: children on 1 March, school starters, young people turning 18, first-borns, under-3s.
+COUNTS = ("child_sgb2_rate", "insufficient_german_at_school_entry", "neet_at_18", "welcome_visit_acceptance",
+          "u3_care_coverage")
+
+
+def key_figures(table: pd.DataFrame) -> pd.Series:
+    """The compared figures of one run, from a table with indicator, subgroup, value, denominator."""
+    table = table.set_index(["indicator", "subgroup"])
+    figures = {("value", name, "all"): table.loc[(name, "all"), "value"] for name in FOR_ALL}
+    for name in BY_POVERTY:
+        for group in ("sgb2", "non_sgb2"):
+            figures[("value", name, group)] = table.loc[(name, group), "value"]
+    for name in COUNTS:
+        figures[("count", name, "all")] = table.loc[(name, "all"), "denominator"]
+    return pd.Series(figures, dtype=float)
+
+
+def run_engine(seed: int, params=None) -> pd.Series:
+    table = PreventionChainModel("baseline", seed=seed, params=params, **SETTINGS).run().indicators()
+    return key_figures(table[table["subgroup_type"].isin(["all", "poverty"])])
+
+
+def run_reference(seed: int, params=None) -> pd.Series:
+    return key_figures(ReferenceModel("baseline", seed=seed, params=params, **SETTINGS).run().indicators())
+
+
+def runs(function, seeds, params) -> pd.DataFrame:
+    with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        return pd.DataFrame(list(pool.map(function, seeds, [params] * len(seeds))))
+
+
+def disagreements(engine: pd.DataFrame, reference: pd.DataFrame, family_alpha: float = FAMILY_ALPHA) -> pd.DataFrame:
+    """The figures whose distributions over seeds differ (Welch t-test, Bonferroni over all figures)."""
+    bound = family_alpha / engine.shape[1]
+    rows = []
+    for figure in engine.columns:
+        a, b = engine[figure].dropna().to_numpy(), reference[figure].dropna().to_numpy()
+        if a.std() == 0 and b.std() == 0:
+            p = 1.0 if a.mean() == b.mean() else 0.0
+        else:
+            p = stats.ttest_ind(a, b, equal_var=False).pvalue
+        rows.append((*figure, a.mean(), b.mean(), p))
+    table = pd.DataFrame(rows, columns=["quantity", "indicator", "subgroup", "engine", "reference", "p"])
+    return table[table["p"] < bound].sort_values("p")
+
+
+@pytest.fixture(scope="module")
+def fixed_params():
+    return load_params()
+
+
+@pytest.fixture(scope="module")
+def engine_runs(fixed_params) -> pd.DataFrame:
+    return runs(run_engine, list(ENGINE_SEEDS), fixed_params)
+
+
+def test_engine_and_per_agent_reference_give_the_same_indicator_distributions(engine_runs, fixed_params):
+    reference_runs = runs(run_reference, list(REFERENCE_SEEDS), fixed_params)
+    assert engine_runs.shape == reference_runs.shape
+    differing = disagreements(engine_runs, reference_runs)
+    assert differing.empty, "engine and reference differ:\n" + differing.to_string()
+
+
+def test_the_comparison_notices_a_changed_rule(engine_runs, fixed_params):
+    """A reference whose welcome visit has a base rate of 0.6 instead of the engine's rate fails."""
+    broken = fixed_params.model_copy(update={"base_rate": {**fixed_params.base_rate, "welcome_visit": 0.6}})
+    reference_runs = runs(run_reference, list(REFERENCE_SEEDS)[:4], broken)
+    differing = disagreements(engine_runs, reference_runs)
+    assert "welcome_visit_acceptance" in set(differing["indicator"])
