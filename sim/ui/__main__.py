@@ -6,6 +6,7 @@ It listens on 127.0.0.1 unless told otherwise, so only this computer reaches it.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import warnings
@@ -38,9 +39,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST, help="Adresse (Vorgabe 127.0.0.1: nur dieser Rechner)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
-    shown = "localhost" if args.host in ("127.0.0.1", "localhost") else args.host
-    print(f"Präventionskette-Sim: Oberfläche unter http://{shown}:{args.port}/  (Beenden mit Strg+C)", flush=True)
+    print(f"Präventionskette-Sim: Oberfläche unter http://{args.host}:{args.port}/  (Beenden mit Strg+C)", flush=True)
     os.environ.update(quiet_environment())
+    # Larger comparisons use a process pool. Forking this multi-threaded server could copy a lock
+    # another session's thread holds; a fork server starts workers from a clean process instead.
+    multiprocessing.set_start_method("forkserver", force=True)
     warnings.filterwarnings("ignore", message=".*use_state` found despite early return.*")  # inside Mesa's SolaraViz
     from solara.__main__ import main as solara_main
 

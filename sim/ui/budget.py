@@ -8,7 +8,7 @@ import solara
 from sim import charts
 from sim.compare import AVOIDED_CASE, BASELINE, Comparison
 from sim.indicators import INDICATOR_LABELS_DE
-from sim.report import de, de_interval
+from sim.report import de
 from sim.ui import scenario_store, state
 from sim.ui.compare_page import RunPanel, selection
 from sim.ui.widgets import FigureWithTable, csv_bytes
@@ -22,22 +22,33 @@ INTRO = (
 
 
 def effectiveness_table(c: Comparison) -> pd.DataFrame:
-    ce = c.cost_effectiveness().set_index("scenario")
-    rows = []
-    for name in c.names:
-        r = ce.loc[name]
-        rows.append({
-            "Szenario": c.titles[name],
-            "Kosten Mio. EUR/Jahr": de(r["annual_cost_eur"] / 1e6, 2),
-            "Mehrkosten Mio. EUR/Jahr [95%-Intervall]": de_interval(r["extra_cost_eur"], r["extra_cost_eur_ci_low"],
-                                                                   r["extra_cost_eur_ci_high"], 2, 1e-6),
-            "davon Verwaltung (Anträge) Mio. EUR/Jahr": de(r["admin_overhead_eur"] / 1e6, 2),
-            "zusätzlich erreichte Kinder/Jahr": de(r["extra_children_reached_per_year"], 0),
-            "EUR je zusätzlich erreichtem Kind": de(r["cost_per_extra_child_reached_eur"], 0),
-            "vermiedene Fälle/Jahr": de(r["avoided_cases_per_year"], 0),
-            "EUR je vermiedenem Fall": de(r["cost_per_avoided_case_eur"], 0),
-        })
-    return pd.DataFrame(rows)
+    """Cost and effect per scenario, German column names, numbers (so the CSV stays computable)."""
+    ce = c.cost_effectiveness()
+    mio = 1e-6
+    table = pd.DataFrame({
+        "Szenario": ce["scenario_title"],
+        "Kosten Mio. EUR/Jahr": ce["annual_cost_eur"] * mio,
+        "Mehrkosten Mio. EUR/Jahr": ce["extra_cost_eur"] * mio,
+        "Mehrkosten 95%-Intervall von": ce["extra_cost_eur_ci_low"] * mio,
+        "Mehrkosten 95%-Intervall bis": ce["extra_cost_eur_ci_high"] * mio,
+        "davon Verwaltung (Anträge) Mio. EUR/Jahr": ce["admin_overhead_eur"] * mio,
+        "zusätzlich erreichte Kinder/Jahr": ce["extra_children_reached_per_year"],
+        "EUR je zusätzlich erreichtem Kind": ce["cost_per_extra_child_reached_eur"],
+        "vermiedene Fälle/Jahr": ce["avoided_cases_per_year"],
+        "EUR je vermiedenem Fall": ce["cost_per_avoided_case_eur"],
+    })
+    return table.round({c: 2 for c in table.columns if "Mio." in c or "Intervall" in c}).round(
+        {"zusätzlich erreichte Kinder/Jahr": 0, "EUR je zusätzlich erreichtem Kind": 0, "vermiedene Fälle/Jahr": 0,
+         "EUR je vermiedenem Fall": 0})
+
+
+def shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The same table as a planner reads it: decimal comma, thousands apart, "–" for undefined."""
+    out = table.copy()
+    for column in out.columns[1:]:
+        digits = 2 if "Mio." in column or "Intervall" in column else 0
+        out[column] = [de(v, digits) for v in out[column]]
+    return out
 
 
 def cost_by_service_and_year(c: Comparison) -> pd.DataFrame:
@@ -60,7 +71,7 @@ def cost_by_service_and_year(c: Comparison) -> pd.DataFrame:
 def Page():
     solara.Title("Budget · Präventionskette-Sim")
     solara.Markdown("## Budget\n" + INTRO)
-    c = state.result.value
+    c = state.latest()
     if c is None:
         names = scenario_store.available()
         _, scenarios, settings, errors, _, _ = selection(names)
@@ -68,19 +79,25 @@ def Page():
                     "hier können Sie die aktuelle Auswahl gleich rechnen: "
                     + ", ".join(s.title for s in scenarios))
         RunPanel(scenarios, errors, settings)
-        return
+    else:
+        BudgetResults(c)
+
+
+@solara.component
+def BudgetResults(c: Comparison):
     solara.Markdown(f"**{c.label()}** · Szenarien: " + ", ".join(c.titles[n] for n in c.names))
     if state.run_comparison.pending:
         solara.Info("Ein neuer Vergleich läuft gerade; hier steht noch das vorige Ergebnis.")
-    table = effectiveness_table(c)
+    table = solara.use_memo(lambda: effectiveness_table(c), [id(c)])
     solara.Markdown("### Mehrkosten und Wirkung")
     with solara.Div(classes=["budget-wirkung"]):
-        solara.DataFrame(table, items_per_page=12)
+        solara.DataFrame(shown(table), items_per_page=12)
     solara.FileDownload(csv_bytes(table), filename="kosten_wirkung.csv", label="Tabelle als CSV", mime_type="text/csv")
     if BASELINE in c.names and len(c.names) > 1:
         solara.Markdown("### Kosten und Wirkung im Bild")
-        FigureWithTable(lambda: charts.cost_effect_chart(c), c.cost_effectiveness().round(2), "kosten_wirkung",
-                        dependencies=[id(c)])
+        # the numbers are the table above; the CSV under the chart is the same table
+        FigureWithTable(lambda: charts.cost_effect_chart(c), table, "kosten_wirkung", dependencies=[id(c)],
+                        show_table=False)
     solara.Markdown("### Jährliches Budget nach Angebot und Jahr")
     FigureWithTable(lambda: charts.budget_chart(c), cost_by_service_and_year(c), "budget_angebote_jahre",
                     dependencies=[id(c)])

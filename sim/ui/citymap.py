@@ -26,6 +26,7 @@ from sim.mechanisms.measurement import NOT_A_SERVICE_CONTACT  # noqa: E402
 
 # (column, row) of each Stadtbezirk, north at the top, the Rhine's left bank (4) in the west.
 POSITION = {5: (1, 0), 6: (2, 0), 4: (0, 1), 1: (1, 1), 2: (2, 1), 7: (3, 1), 3: (1, 2), 8: (2, 2), 9: (1, 3), 10: (2, 3)}
+ROW_STEP = 1.12
 SCHEMATIC_NOTE = "schematisch: Stadtbezirke in grober Lage, Kacheln = Sozialräume, keine echten Grenzen"
 
 # Live measures of a running model: (German label, unit, per-Sozialraum function).
@@ -98,6 +99,12 @@ def by_stadtbezirk(values: pd.Series, city: City, weights: pd.Series | None = No
     return pd.DataFrame(rows)
 
 
+def _block_label(bezirk: int) -> str:
+    """Number and first Stadtteil: the full list would run into the next block (it is in the table)."""
+    first = STADTBEZIRK_STADTTEILE[bezirk][0]
+    return f"{bezirk} {first[:13]}…" if len(first) > 13 or len(STADTBEZIRK_STADTTEILE[bezirk]) > 1 else f"{bezirk} {first}"
+
+
 def schematic_map(values: pd.Series, city: City, title: str, unit: str, subtitle: str = "",
                   diverging: bool = False, better_lower: bool = False) -> Figure:
     """Blocks of Sozialraum tiles per Stadtbezirk, coloured by values (index: sozialraum_id)."""
@@ -112,14 +119,14 @@ def schematic_map(values: pd.Series, city: City, title: str, unit: str, subtitle
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         norm = Normalize(lo, hi if hi > lo else lo + 1)
         cmap = plt.get_cmap("viridis")
-    fig = Figure(figsize=(9, 7.5))
+    fig = Figure(figsize=(7.5, 7))
     ax = fig.add_axes((0.02, 0.06, 0.82, 0.8))
     block = 1.0
     for bezirk, (col, row) in POSITION.items():
         rows = np.flatnonzero(table["stadtbezirk"].to_numpy() == bezirk)
         side = max(1, math.ceil(math.sqrt(len(rows))))
         tile = 0.9 * block / side
-        x0, y0 = col * block + 0.05, -(row * block) - 0.05
+        x0, y0 = col * block + 0.05, -(row * ROW_STEP * block) - 0.05  # room for the label above
         ax.add_patch(Rectangle((x0 - 0.02, y0 - 0.9 * block - 0.02), 0.9 * block + 0.04, 0.9 * block + 0.04,
                                fill=False, linewidth=1.5, edgecolor="0.2"))
         for k, r in enumerate(rows):
@@ -127,16 +134,15 @@ def schematic_map(values: pd.Series, city: City, title: str, unit: str, subtitle
             colour = cmap(norm(value)) if np.isfinite(value) else (0.85, 0.85, 0.85, 1.0)
             ax.add_patch(Rectangle((x0 + (k % side) * tile, y0 - (k // side + 1) * tile), tile * 0.94, tile * 0.94,
                                    facecolor=colour, edgecolor="white", linewidth=0.5))
-        ax.text(x0 + 0.45 * block, y0 + 0.03, f"{bezirk} {', '.join(STADTBEZIRK_STADTTEILE[bezirk][:2])}…"
-                if len(STADTBEZIRK_STADTTEILE[bezirk]) > 2 else f"{bezirk} {', '.join(STADTBEZIRK_STADTTEILE[bezirk])}",
-                ha="center", va="bottom", fontsize=8)
+        ax.text(x0 + 0.45 * block, y0 + 0.02, _block_label(bezirk), ha="center", va="bottom", fontsize=9)
     ax.set_xlim(-0.05, 4.05)
-    ax.set_ylim(-4.05, 0.2)
+    ax.set_ylim(-3 * ROW_STEP - 1.05, 0.2)
     ax.set_aspect("equal")
     ax.axis("off")
     cax = fig.add_axes((0.86, 0.2, 0.03, 0.55))
     fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), cax=cax, label=unit)
-    fig.suptitle(title, x=0.02, ha="left", fontsize=13, fontweight="bold")
-    fig.text(0.02, 0.9, subtitle, fontsize=9, color="0.3")
-    fig.text(0.02, 0.015, SCHEMATIC_NOTE + " · grau: keine Kinder bzw. keine Werte", fontsize=8, color="0.35")
+    fig.suptitle(title, x=0.02, ha="left", fontsize=12, fontweight="bold")
+    fig.text(0.02, 0.9, subtitle, fontsize=10, color="0.3")
+    fig.text(0.02, 0.03, SCHEMATIC_NOTE, fontsize=9, color="0.35")
+    fig.text(0.02, 0.005, "grau: keine Kinder bzw. keine Werte", fontsize=9, color="0.35")
     return fig

@@ -19,7 +19,6 @@ from mesa.visualization.utils import update_counter  # noqa: E402
 
 from sim.agents import STATUS_LABELS_DE  # noqa: E402
 from sim.model import PreventionChainModel  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
 from sim.ui import citymap, scenario_store, state  # noqa: E402
 from sim.ui import lever_fields as lf  # noqa: E402
 from sim.ui.widgets import FIX_FIELDS, LeverForm, NumberField, png_bytes  # noqa: E402
@@ -29,8 +28,10 @@ MEASURES = (("Kinder", "Kinder unter 18 (hochgerechnet)"), ("SGB-II-Quote", "Ant
 SYNTHETIC = "synthetisches Düsseldorf"
 HELP = (
     "**So geht's:** links Szenario, Hebel, Stichprobe und Seed wählen, dann **Übernehmen**. "
-    "Mesas Steuerung darunter: **Step** = einen Monat weiter, **▶** = laufen lassen, **❚❚** = anhalten, "
-    "**Reset** = von vorn; *Play Interval* ist die Pause zwischen zwei Monaten. "
+    "Darunter steuert Mesa das Modell (englisch beschriftet): **Step** = einen Monat weiter, **▶** = laufen "
+    "lassen, **❚❚** = anhalten, **Reset** = von vorn; *Play Interval* = Pause zwischen zwei Monaten, "
+    "*Render Interval* = Monate je Bildaktualisierung, *Information · Step* = gerechnete Monate. "
+    "Die Kästen rechts lassen sich verschieben und in der Größe ändern. "
     f"Alle Zahlen: {SYNTHETIC}, ein Seed, hochgerechnet von der Stichprobe auf die Stadt."
 )
 
@@ -60,7 +61,7 @@ def check_settings(scale_percent, seed, years) -> tuple[dict | None, dict[str, s
 
 def model_params(scenario_name: str, levers, settings: dict) -> dict:
     """Everything PreventionChainModel needs; also what Mesa's Reset rebuilds the model from."""
-    return {"scenario": load_scenario(scenario_name), "levers": levers, "seed": settings["seed"],
+    return {"scenario": scenario_store.scenario(scenario_name), "levers": levers, "seed": settings["seed"],
             "scale": settings["scale"], "years": settings["years"], "burn_in_years": 0}
 
 
@@ -157,7 +158,7 @@ COMPONENTS = [(MonthlyCharts, 0), (SozialraumPanel, 0), (AgentInspector, 0)]
 @solara.component
 def Controls(on_apply):
     names = scenario_store.available()
-    scenario = solara.use_memo(lambda: load_scenario(state.explore_scenario.value), [state.explore_scenario.value])
+    scenario = solara.use_memo(lambda: scenario_store.scenario(state.explore_scenario.value), [state.explore_scenario.value])
     levers, lever_errors = lf.apply_fields(scenario.levers, state.explore_values.value)
     settings, setting_errors = check_settings(state.explore_scale_text.value, state.explore_seed_text.value,
                                               state.explore_years_text.value)
@@ -168,7 +169,7 @@ def Controls(on_apply):
         state.explore_values.set({})
 
     with solara.Card("Szenario, Stichprobe und Hebel", classes=["erkunden-steuerung"]):
-        titles = {n: load_scenario(n).title for n in names}
+        titles = {n: scenario_store.scenario(n).title for n in names}
         solara.v.Select(label="Szenario", items=[{"text": titles[n], "value": n} for n in names],
                         v_model=state.explore_scenario.value, on_v_model=choose, dense=True)
         solara.Text(scenario.description, style={"font-size": "0.85em"})
@@ -189,8 +190,8 @@ def Controls(on_apply):
 def Page():
     params = state.explore_applied.value or model_params(
         state.explore_scenario.value,
-        lf.apply_fields(load_scenario(state.explore_scenario.value).levers, state.explore_values.value)[0]
-        or load_scenario(state.explore_scenario.value).levers,
+        lf.apply_fields(scenario_store.scenario(state.explore_scenario.value).levers, state.explore_values.value)[0]
+        or scenario_store.scenario(state.explore_scenario.value).levers,
         check_settings(state.explore_scale_text.value, state.explore_seed_text.value,
                        state.explore_years_text.value)[0]
         or {"scale": state.EXPLORE_DEFAULT_SCALE, "seed": 0, "years": state.EXPLORE_DEFAULT_YEARS})
@@ -206,7 +207,8 @@ def Page():
         Controls(apply)
     solara.Markdown(HELP)
     scenario = params["scenario"]
-    solara.Text(f"Läuft: {scenario.title} · {SYNTHETIC} · Stichprobe {params['scale']:.0%} · Seed {params['seed']} · "
-                f"{params['years']} Jahre", classes=["erkunden-status"])
+    edited = " · mit geänderten Hebeln" if params["levers"] != scenario.levers else ""
+    solara.Text(f"Läuft: {scenario.title}{edited} · {SYNTHETIC} · Stichprobe {params['scale']:.0%} · "
+                f"Seed {params['seed']} · {params['years']} Jahre", classes=["erkunden-status"])
     SolaraViz(model, components=COMPONENTS, model_params=params, name="Erkunden: ein Modell live",
               play_interval=250).key(f"viz-{version}")

@@ -7,6 +7,8 @@ read back through `load_scenario` (the same checks as every scenario file) befor
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 import tempfile
 import unicodedata
@@ -33,6 +35,20 @@ def available(directory: Path = SCENARIO_DIR) -> list[str]:
     """Scenario names: the standard set in its order, then saved ones alphabetically."""
     names = {p.stem for p in Path(directory).glob("*.yaml")}
     return [n for n in STANDARD_SET if n in names] + sorted(names - PROTECTED)
+
+
+def scenario(name: str, directory: Path = SCENARIO_DIR) -> Scenario:
+    """A scenario by name, read again only when its file (or a base it builds on) changed.
+
+    Every keystroke re-renders a page, and reading and checking YAML each time made typing slow.
+    """
+    stamps = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(Path(directory).glob("*.yaml")))
+    return _cached(name, str(directory), stamps)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached(name: str, directory: str, stamps: tuple) -> Scenario:
+    return load_scenario(name, directory=Path(directory))
 
 
 def sanitise_name(text: str) -> str:
@@ -93,9 +109,25 @@ def save(scenario: Scenario, directory: Path = SCENARIO_DIR) -> Path:
             raise SaveError(f"Das Szenario ist ungültig: {exc}") from None
     if loaded.levers != scenario.levers:
         raise SaveError("Die gespeicherten Hebel weichen von den eingestellten ab; nichts gespeichert")
-    try:
-        with open(path, "x", encoding="utf-8") as handle:  # "x": fails instead of replacing
-            handle.write(text)
-    except FileExistsError:
-        raise SaveError(f"„{name}.yaml“ gibt es schon; bitte einen anderen Namen wählen") from None
+    _write_new(path, text)
     return path
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Atomic and never replacing: write a hidden temporary file, then hard-link it to its name.
+
+    A reader sees either no file or the whole file; `os.link` fails if the name exists (also when
+    another session saved the same name a moment ago), where a rename would silently replace it.
+    """
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise SaveError(f"„{path.name}“ gibt es schon; bitte einen anderen Namen wählen") from None
+    finally:
+        os.unlink(tmp)

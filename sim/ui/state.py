@@ -16,7 +16,6 @@ import solara
 import solara.lab
 
 from sim.compare import Cancelled, Comparison, compare
-from sim.levers import Levers
 from sim.scenario import Scenario
 
 # ---- limits (one user must not take the server down) -----------------------------------------
@@ -118,9 +117,18 @@ years_text = solara.reactive(DEFAULT_YEARS)
 burn_in_text = solara.reactive(DEFAULT_BURN_IN)
 # the comparison and its progress
 progress = solara.reactive(Progress())
-result = solara.reactive(None)  # Comparison | None
-previous = solara.reactive(None)  # the result before the latest one, to show what changed
+# The latest comparison and the one before it (to show what a changed lever did), set together
+# in one step so that a page never shows the new result next to itself as "before".
+history = solara.reactive(())  # (Comparison,) or (previous, latest)
 last_request = solara.reactive(None)  # ComparisonRequest | None
+
+
+def latest() -> Comparison | None:
+    return history.value[-1] if history.value else None
+
+
+def before_latest() -> Comparison | None:
+    return history.value[-2] if len(history.value) > 1 else None
 
 # Erkunden
 explore_scenario = solara.reactive("baseline")
@@ -159,8 +167,7 @@ def run_comparison(request: ComparisonRequest) -> Comparison:
     finally:
         _compute_slots.release()
     if not cancelled():
-        previous.value = result.value
-        result.value = comparison
+        history.value = (*history.value[-1:], comparison)
     return comparison
 
 
@@ -175,9 +182,3 @@ def start(scenarios: list[Scenario], settings: RunSettings) -> None:
     request = ComparisonRequest(tuple(scenarios), settings)
     last_request.value = request
     run_comparison(request)
-
-
-def base_levers(name: str) -> Levers:
-    from sim.scenario import load_scenario
-
-    return load_scenario(name).levers

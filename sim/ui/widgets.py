@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import solara
+import solara.lab
 
 from sim.levers import Levers
 from sim.ui import lever_fields as lf
@@ -65,6 +67,19 @@ def png_bytes(fig) -> bytes:
     return buffer.getvalue()
 
 
+# pyplot keeps global state: one figure at a time across all sessions' drawing threads.
+_draw_lock = threading.Lock()
+
+
+def draw_png(make_figure: Callable[[], object]) -> bytes:
+    with _draw_lock:
+        fig = make_figure()
+        try:
+            return png_bytes(fig)
+        finally:
+            plt.close(fig)
+
+
 def csv_bytes(table: pd.DataFrame) -> bytes:
     # Semicolon and decimal comma: opens correctly in a German spreadsheet program.
     return table.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
@@ -72,15 +87,26 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
 
 @solara.component
 def FigureWithTable(make_figure: Callable[[], object], table: pd.DataFrame, name: str, note: str = "",
-                    dependencies: list | None = None):
-    """A chart, the numbers behind it as a table, and both as files (PNG, CSV)."""
-    fig = solara.use_memo(make_figure, dependencies or [])
-    image = solara.use_memo(lambda: png_bytes(fig), [fig])
-    solara.Image(image, width="100%", classes=[f"chart-{name}"])
-    plt.close(fig)
+                    dependencies: list | None = None, show_table: bool = True):
+    """A chart, the numbers behind it as a table (unless the page shows them already), both as files.
+
+    The chart is drawn in a thread (about a second each), so the page stays usable meanwhile.
+    """
+    drawing = solara.lab.use_task(lambda: draw_png(make_figure), dependencies=dependencies or [])
+    if drawing.error:
+        solara.Error(f"Die Grafik konnte nicht gezeichnet werden: {drawing.exception}")
+    elif drawing.value is None or drawing.pending:
+        with solara.Div(classes=[f"chart-{name}-laedt"]):
+            solara.ProgressLinear(True)
+            solara.Text("Grafik wird gezeichnet …", style={"font-size": "0.85em"})
+    else:
+        solara.Image(drawing.value, width="100%", classes=[f"chart-{name}"])
     if note:
         solara.Text(note, style={"font-size": "0.85em", "color": "#555"})
     with solara.Row():
-        solara.FileDownload(image, filename=f"{name}.png", label="Grafik als PNG", mime_type="image/png")
+        if drawing.value is not None and not drawing.pending:
+            solara.FileDownload(drawing.value, filename=f"{name}.png", label="Grafik als PNG", mime_type="image/png")
         solara.FileDownload(csv_bytes(table), filename=f"{name}.csv", label="Tabelle als CSV", mime_type="text/csv")
-    solara.DataFrame(table, items_per_page=12)
+    if show_table:
+        with solara.Div(classes=[f"tabelle-{name}"]):
+            solara.DataFrame(table, items_per_page=12)

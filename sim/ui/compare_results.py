@@ -1,0 +1,135 @@
+"""The results of a comparison: summary, what changed, and the report's charts, each with its numbers."""
+
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+import solara
+import solara.lab
+
+from sim import charts
+from sim.compare import BASELINE, Comparison
+from sim.indicators import INDICATOR_LABELS_DE, label_subgroup
+from sim.mechanisms.measurement import CHAIN_PHASES
+from sim.report import de, summary_table
+from sim.ui import citymap, state
+from sim.ui.widgets import FigureWithTable
+
+
+def interval(low: float, high: float) -> str:
+    """A 95 % interval in percentage points; one seed has none (say so rather than show "–")."""
+    if pd.isna(low):
+        return "erst ab 2 Seeds"
+    return f"{de(low * 100, 1)} bis {de(high * 100, 1)}"
+
+
+def gap_table(c: Comparison) -> pd.DataFrame:
+    rows = []
+    for indicator in charts.GAP_INDICATORS:
+        table = c.value(indicator, "poverty", "gap", quantity="level")
+        diff = c.value(indicator, "poverty", "gap", quantity="difference")
+        for name in c.names:
+            r, d = table.loc[name], diff.loc[name]
+            rows.append({"Indikator": INDICATOR_LABELS_DE[indicator], "Szenario": c.titles[name],
+                         "Abstand SGB II − nicht SGB II (Pp.)": de(r["mean"] * 100, 1),
+                         "95%-Intervall": interval(r["ci_low"], r["ci_high"]),
+                         "Änderung ggü. Status quo (Pp.)": de(d["mean"] * 100, 1, sign=True)})
+    return pd.DataFrame(rows)
+
+
+def chain_table(c: Comparison) -> pd.DataFrame:
+    rows = []
+    for name in c.names:
+        for subgroup in ("sgb2", "non_sgb2"):
+            row = {"Szenario": c.titles[name], "Gruppe": label_subgroup("poverty", subgroup)}
+            for phase in CHAIN_PHASES:
+                value = c.value(f"chain_reach_{phase}", "poverty", subgroup, quantity="level").loc[name, "mean"]
+                row[charts.PHASE_LABELS[phase].replace("\n", " ")] = de(value * 100, 1)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def heatmap_table(c: Comparison) -> pd.DataFrame:
+    diffs = c.differences()
+    sel = diffs[diffs["indicator"].isin(charts.HEATMAP_INDICATORS) & diffs["subgroup_type"].isin(["sozialraum_typ", "stadtbezirk"])
+                & (diffs["scenario"] != BASELINE)]
+    return pd.DataFrame({"Szenario": sel["scenario"].map(c.titles), "Indikator": sel["indicator"].map(INDICATOR_LABELS_DE),
+                         "Raum": [label_subgroup(t, g) for t, g in zip(sel["subgroup_type"], sel["subgroup"])],
+                         "Änderung (Pp.)": [de(v * 100, 1, sign=True) for v in sel["mean"]],
+                         "95%-Intervall": [interval(lo, hi) for lo, hi in zip(sel["ci_low"], sel["ci_high"])]})
+
+
+@solara.component
+def MapTab(c: Comparison):
+    others = [n for n in c.names if n != BASELINE]
+    scenario, set_scenario = solara.use_state(others[0] if others else BASELINE)
+    indicator, set_indicator = solara.use_state(citymap.COMPARISON_MEASURES[0])
+    if scenario not in c.names:
+        scenario = others[0] if others else BASELINE
+    with solara.Row():
+        solara.v.Select(label="Szenario", items=[{"text": c.titles[n], "value": n} for n in others], v_model=scenario,
+                        on_v_model=set_scenario, dense=True)
+        solara.v.Select(label="Indikator", items=[{"text": INDICATOR_LABELS_DE.get(i, i), "value": i}
+                                                  for i in citymap.COMPARISON_MEASURES],
+                        v_model=indicator, on_v_model=set_indicator, dense=True)
+    values = citymap.difference_values(c, scenario, indicator)
+    better_lower = indicator in ("insufficient_german_at_school_entry", "multiple_deprivation")
+    FigureWithTable(
+        lambda: citymap.schematic_map(values, _city(), f"{INDICATOR_LABELS_DE.get(indicator, indicator)}: "
+                                      f"{c.titles[scenario]} − Status quo", "Prozentpunkte (grün = besser)",
+                                      subtitle=c.label(), diverging=True, better_lower=better_lower),
+        citymap.by_stadtbezirk(values, _city()).rename(columns={"Mittelwert": "Mittel (Pp.)", "Minimum": "Min (Pp.)",
+                                                               "Maximum": "Max (Pp.)"}),
+        f"karte_{scenario}_{indicator}",
+        note="Einzelne Sozialräume sind in einer kleinen Stichprobe sehr unsicher; die Tabelle fasst je Stadtbezirk zusammen.",
+        dependencies=[id(c), scenario, indicator])
+
+
+@functools.lru_cache(maxsize=1)
+def _city():
+    from sim.city import load_city
+
+    return load_city()
+
+
+@solara.component
+def Changes(c: Comparison, before: Comparison | None):
+    """What changed against the previous comparison: the first thing to check after moving a lever."""
+    if before is None:
+        return
+    now = c.cost_effectiveness().set_index("scenario")
+    old = before.cost_effectiveness().set_index("scenario")
+    rows = []
+    for name in c.names:
+        if name == BASELINE:
+            continue
+        prev = old["extra_children_reached_per_year"].get(name, float("nan"))
+        rows.append({"Szenario": c.titles[name], "zusätzlich erreichte Kinder/Jahr vorher": de(prev, 0),
+                     "jetzt": de(now.loc[name, "extra_children_reached_per_year"], 0),
+                     "Mehrkosten Mio. EUR/Jahr vorher": de(old["extra_cost_eur"].get(name, float("nan")) / 1e6, 2),
+                     "jetzt ": de(now.loc[name, "extra_cost_eur"] / 1e6, 2)})
+    if rows:
+        solara.Markdown("**Gegenüber dem vorigen Vergleich**")
+        solara.DataFrame(pd.DataFrame(rows), items_per_page=10)
+
+
+@solara.component
+def Results(c: Comparison):
+    solara.Markdown(f"### Ergebnis\n{c.label()} · gerechnet in {c.seconds:.1f} s")
+    with solara.Div(classes=["vergleich-ergebnis"]):
+        solara.DataFrame(summary_table(c), items_per_page=12)
+    solara.Text("¹ vermiedener Fall = ein Kind weniger mit unzureichenden Deutschkenntnissen bei der "
+                "Schuleingangsuntersuchung (Annahme).", style={"font-size": "0.85em"})
+    Changes(c, state.before_latest())
+    with solara.lab.Tabs(lazy=True):
+        with solara.lab.Tab("Abstand arm / nicht arm"):
+            FigureWithTable(lambda: charts.gap_chart(c), gap_table(c), "abstand_arm_nicht_arm",
+                            dependencies=[id(c)])
+        with solara.lab.Tab("Reichweite je Lebensphase"):
+            FigureWithTable(lambda: charts.chain_chart(c), chain_table(c), "kette_reichweite", dependencies=[id(c)])
+        with solara.lab.Tab("Karte (schematisch)"):
+            MapTab(c)
+        with solara.lab.Tab("Stadtbezirke und Sozialraumtypen"):
+            FigureWithTable(lambda: charts.heatmap_chart(c), heatmap_table(c), "waermebild_raeume",
+                            dependencies=[id(c)])

@@ -1,0 +1,165 @@
+"""The planners' UI in a real headless Chromium: what a planner does, and five planners at once.
+
+Both tests use tiny runs (1 % of the city, one seed, one year), so that they finish in seconds
+on two busy cores; what they check does not depend on the size.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+from playwright.sync_api import expect
+
+from sim.scenario import SCENARIO_DIR
+
+TINY = {"scale": "1", "seeds": "1", "years": "1", "burn_in": "0"}
+RESULT = ".vergleich-ergebnis"
+SLOW = 120_000  # ms: a comparison waits for a free compute slot behind the other sessions'
+
+
+# ---- what a planner does, as browser steps ----------------------------------------------------
+def open_page(browser, url: str, outside: list[str] | None = None, height: int = 1600, context=None):
+    """A new tab; Solara gives every tab its own session (kernel, state, websocket)."""
+    context = context or browser.new_context(viewport={"width": 1400, "height": height}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    if outside is not None:
+        page.on("request", lambda request: outside.append(request.url) if leaves_machine(request.url) else None)
+    page.goto(url)
+    return page
+
+
+def leaves_machine(url: str) -> bool:
+    parsed = urlparse(url)
+    return parsed.scheme not in ("data", "blob", "about") and parsed.hostname not in ("127.0.0.1", "localhost")
+
+
+def type_into(page, key: str, text: str) -> None:
+    field = page.locator(f".feld-{key} input").first
+    field.fill(text)
+    field.press("Enter")  # fields take a value on Enter or when left
+
+
+def run_settings(page, settings: dict[str, str]) -> None:
+    page.locator(".vergleich-starten").wait_for()  # the form is there and wired up
+    for key, text in settings.items():
+        type_into(page, key, text)
+    page.get_by_text(f"× {settings['seeds']} Seeds =").wait_for()  # the server has the values
+
+
+def edit_copy(page, title: str, lotse_fte: str) -> None:
+    if not page.get_by_role("checkbox", name="Die bearbeitete Kopie mitvergleichen").is_checked():
+        page.get_by_text("Die bearbeitete Kopie mitvergleichen").click()
+    type_into(page, "kopie-titel", title)
+    type_into(page, "lotse_fte", lotse_fte)
+
+
+def start(page) -> None:
+    button = page.locator(".vergleich-starten")
+    expect(button).to_be_enabled()  # the server has taken every typed value
+    button.click()
+
+
+def result_row(page, title: str) -> list[str]:
+    """The cells of one scenario's row in the result table (first cell: row number)."""
+    row = page.locator(f"{RESULT} tr", has_text=title).first
+    row.wait_for(timeout=SLOW)
+    return row.locator("td").all_inner_texts()
+
+
+def extra_cost(page, title: str) -> float:
+    """Mehrkosten Mio. EUR/Jahr of one scenario, as the table shows it ("+12,9")."""
+    text = result_row(page, title)[2]
+    return float(re.match(r"[+−-]?[\d\u202f]+(,\d+)?", text.strip()).group(0).replace("\u202f", "").replace(",", "."))
+
+
+def chart(page, name: str):
+    image = page.locator(f"img.chart-{name}")
+    image.wait_for(timeout=SLOW)
+    return image
+
+
+# ---- the tests ----------------------------------------------------------------------------------
+def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser, screenshots):
+    url, process = server
+    outside: list[str] = []
+    page = open_page(browser, url, outside)
+
+    # Erkunden: Mesa's SolaraViz steps the live model; the map and the inspector come with it.
+    page.get_by_role("button", name="Step").click()
+    page.get_by_role("button", name="Step").click()
+    page.get_by_text("Step: 2").wait_for()
+    chart(page, "karte")
+    page.get_by_text("Weg durch die Kette").wait_for()
+    page.screenshot(path=screenshots / "erkunden.png")
+
+    # Vergleichen: a first comparison (status quo and Lotsen) ...
+    page.get_by_role("tab", name="Vergleichen").click()
+    run_settings(page, TINY)
+    start(page)
+    result_row(page, "Lotsinnen und Lotsen")
+    page.get_by_text("synthetisches Düsseldorf · 1 Seeds (gepaart) · Skala 0.01 · 1 Jahre").first.wait_for()
+    numbers_before = page.locator(RESULT).inner_text()
+    chart_before = chart(page, "abstand_arm_nicht_arm").screenshot()
+
+    # ... a wrong value stops everything at its field ...
+    edit_copy(page, "Mehr Lotsen (Test)", "viele")
+    page.get_by_text("Bitte eine Zahl eingeben, z. B. 20 oder 2,5").wait_for()
+    expect(page.locator(".vergleich-starten")).to_be_disabled()
+
+    # ... then a lever changed in the edited copy and a second comparison.
+    type_into(page, "lotse_fte", "200")
+    start(page)
+    assert extra_cost(page, "Mehr Lotsen (Test)") > extra_cost(page, "Lotsinnen und Lotsen") > 0
+    page.get_by_text("Gegenüber dem vorigen Vergleich").wait_for()
+    assert page.locator(RESULT).inner_text() != numbers_before
+    assert chart(page, "abstand_arm_nicht_arm").screenshot() != chart_before
+    page.screenshot(path=screenshots / "vergleichen.png")
+
+    # Saving under a standard scenario's name is refused at the field; the file stays as it was.
+    standard = (SCENARIO_DIR / "lotsen.yaml").read_bytes()
+    type_into(page, "kopie-name", "lotsen")
+    page.get_by_text("„lotsen“ gibt es schon als Szenario").first.wait_for()
+    page.locator(".vergleich-speichern").click()
+    page.get_by_text("Bitte die rot markierten Felder korrigieren").first.wait_for()
+    assert (SCENARIO_DIR / "lotsen.yaml").read_bytes() == standard
+
+    # Budget: costs, cost per child, charts as PNG and tables as CSV.
+    page.get_by_role("tab", name="Budget").click()
+    page.locator(".budget-wirkung", has_text="Mehr Lotsen (Test)").wait_for()
+    chart(page, "budget_angebote_jahre")
+    with page.expect_download() as table:
+        page.get_by_role("button", name="Tabelle als CSV").first.click()
+    assert "EUR je zusätzlich erreichtem Kind" in open(table.value.path(), encoding="utf-8-sig").read()
+    with page.expect_download() as image:
+        page.get_by_role("button", name="Grafik als PNG").first.click()
+    assert open(image.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    page.screenshot(path=screenshots / "budget.png")
+
+    assert process.poll() is None
+    assert outside == [], f"requests left the machine: {outside[:5]}"
+    page.context.close()
+
+
+def test_five_planners_compare_at_once_and_each_sees_only_their_own_result(server, browser):
+    url, process = server
+    lotse_fte = [40, 80, 120, 160, 200]
+    tabs = browser.new_context(viewport={"width": 1400, "height": 1000})  # one browser, five sessions
+    pages = [open_page(browser, url + "vergleichen", context=tabs) for _ in lotse_fte]
+    for k, (page, fte) in enumerate(zip(pages, lotse_fte)):
+        run_settings(page, TINY)
+        page.get_by_text("Lotsinnen und Lotsen in Geburtskliniken").click()  # only status quo and the copy
+        edit_copy(page, f"Sitzung {k}", str(fte))
+    for page in pages:  # all five start before any is done
+        start(page)
+    costs = []
+    for k, page in enumerate(pages):
+        costs.append(extra_cost(page, f"Sitzung {k}"))
+        table = page.locator(RESULT).inner_text()
+        assert [j for j in range(len(pages)) if f"Sitzung {j}" in table] == [k]
+    assert costs == sorted(costs) and len(set(costs)) == len(costs), costs  # each its own lever value
+    assert process.poll() is None
+    fresh = open_page(browser, url, context=tabs)
+    fresh.get_by_role("button", name="Step").wait_for()  # the server still serves a new session
+    tabs.close()

@@ -1,0 +1,257 @@
+"""The UI's pages as components, rendered without a browser (solara.render + reacton's finder).
+
+Each test gets its own Solara kernel context, i.e. its own browser session: the pages' state
+(`sim.ui.state`) starts fresh, as it does for every planner who opens the app.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import ipyvuetify as v
+import pytest
+import solara
+import solara.server.app  # noqa: F401  (ipywidgets' comms live in one kernel context each, as on the server)
+import solara.server.starlette  # noqa: F401  (with the server loaded, solara.reactive keeps one value per session)
+import ipywidgets as widgets
+from ipywidgets import Widget
+from solara.server import kernel
+from solara.server.kernel_context import VirtualKernelContext
+
+from sim.compare import compare
+from sim.ui import budget, compare_page, explore, state
+
+TINY = {"scale": 0.01, "years": 1, "burn_in": 0}
+
+
+def new_session(name: str) -> VirtualKernelContext:
+    name = f"{name}-{uuid.uuid4().hex[:8]}"  # solara keeps contexts by id: never reuse one
+    return VirtualKernelContext(id=name, kernel=kernel.Kernel(), session_id=name)
+
+
+def close(context: VirtualKernelContext) -> None:
+    with context:  # its widgets are closed through its own kernel
+        context.close()
+
+
+@pytest.fixture
+def session():
+    context = new_session("komponententest")
+    try:
+        with context:
+            yield context
+    finally:
+        close(context)
+
+
+@pytest.fixture
+def render(session):
+    """Render a page in this test's session; its widgets are closed afterwards."""
+    opened = []
+
+    def show(element):
+        _, rc = solara.render(element, handle_error=False)
+        opened.append(rc)
+        return rc
+
+    yield show
+    for rc in opened:
+        rc.close()
+
+
+@pytest.fixture(scope="module")
+def tiny_comparison():
+    return compare(["baseline", "lotsen"], range(1), workers=1, progress=False, **TINY)
+
+
+def type_into(rc, label: str, text: str) -> None:
+    """Type into a text field and leave it, as a planner does (fields update on leaving or Enter)."""
+    field = rc.find(v.TextField, label=label).widget
+    field.v_model = text
+    field.fire_event("focusout", None)
+
+
+def page_text(rc) -> str:
+    """Every text on the page: plain texts, alerts, buttons and rendered Markdown (as HTML)."""
+    parts, seen, queue = [], set(), list(rc.find().widgets)
+    while queue:  # reacton's finder stops at a match, so walk the widget tree here
+        item = queue.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, (list, tuple)):
+            queue += [x for x in item if isinstance(x, (Widget, list, tuple))]
+            parts += [x for x in item if isinstance(x, str)]
+        elif isinstance(item, Widget):
+            template = getattr(item, "template", None)
+            if isinstance(template, str) and "solara-markdown" in template:
+                parts.append(template.split("<script>")[0])
+            for name in item.keys:
+                value = getattr(item, name, None)
+                if name in ("children", "items") or isinstance(value, (Widget, list, tuple)):
+                    queue.append(value)
+                if name in ("children",) and isinstance(value, str):
+                    parts.append(value)
+    return "\n".join(str(x) for x in parts)
+
+
+def chart(rc, name: str):
+    return rc.find(widgets.Image, _dom_classes=("solara-image", f"chart-{name}"))
+
+
+def field(rc, label: str):
+    return rc.find(v.TextField, label=label).widget
+
+
+def start_button(rc):
+    return rc.find(v.Btn, children=["Vergleich starten"]).widget
+
+
+def set_tiny_run(rc) -> None:
+    for label, text in (("Stichprobe in % der Stadt (1 bis 20)", "1"), ("Seeds (1 bis 10)", "1"),
+                        ("Jahre (1 bis 18)", "1"), ("Einschwingjahre (0 bis 6)", "0")):
+        type_into(rc, label, text)
+
+
+def in_app_layout(page):
+    """A page inside an app layout: its sidebar (controls, Mesa's Step button) is only shown there."""
+    return solara.AppLayout(children=[page()])
+
+
+def wait_until(condition, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+# ---- Vergleichen ----------------------------------------------------------------------------
+def test_a_sample_above_the_bound_is_refused_at_the_field_and_nothing_can_start(render):
+    rc = render(compare_page.Page())
+    type_into(rc, "Stichprobe in % der Stadt (1 bis 20)", "50")
+    scale = field(rc, "Stichprobe in % der Stadt (1 bis 20)")
+    assert scale.error and scale.messages == ["Erlaubt: 1 bis 20"]
+    assert start_button(rc).disabled
+    assert "Bitte die rot markierten Felder korrigieren; solange wird nichts gerechnet." in page_text(rc)
+
+
+def test_too_many_seeds_and_text_instead_of_a_number_are_named_at_their_fields(render):
+    rc = render(compare_page.Page())
+    type_into(rc, "Seeds (1 bis 10)", "11")
+    type_into(rc, "Jahre (1 bis 18)", "drei")
+    assert field(rc, "Seeds (1 bis 10)").messages == ["Erlaubt: 1 bis 10"]
+    assert field(rc, "Jahre (1 bis 18)").messages == ["Bitte eine Zahl eingeben"]
+    assert start_button(rc).disabled
+
+
+def test_an_invalid_lever_in_the_edited_copy_blocks_the_run(render):
+    rc = render(compare_page.Page())
+    rc.find(v.Checkbox, label="Die bearbeitete Kopie mitvergleichen").widget.v_model = True
+    type_into(rc, "Lotsinnen und Lotsen, VZÄ (0 bis 500)", "5000")
+    assert field(rc, "Lotsinnen und Lotsen, VZÄ (0 bis 500)").messages == ["Zu groß: höchstens 500"]
+    assert start_button(rc).disabled
+
+
+def test_a_comparison_runs_in_the_background_and_shows_its_charts_with_numbers(render):
+    rc = render(compare_page.Page())
+    set_tiny_run(rc)
+    start_button(rc).click()
+    rc.find(v.Html, class_="vergleich-ergebnis").wait_for(timeout=60)
+    result = state.latest()
+    assert result.names == ["baseline", "lotsen"] and result.seeds == [0] and result.scale == 0.01
+    assert "synthetisches Düsseldorf · 1 Seeds" in page_text(rc)
+    chart(rc, "abstand_arm_nicht_arm").wait_for(timeout=60)
+
+
+def test_a_running_comparison_can_be_cancelled_and_the_ui_stays_usable(render):
+    rc = render(compare_page.Page())
+    type_into(rc, "Seeds (1 bis 10)", "3")
+    type_into(rc, "Jahre (1 bis 18)", "6")
+    start_button(rc).click()
+    rc.find(v.Btn, children=["Abbrechen"]).wait_for(timeout=30)
+    type_into(rc, "Einschwingjahre (0 bis 6)", "2")  # the form still answers while it computes
+    assert state.burn_in_text.value == "2"
+    rc.find(v.Btn, children=["Abbrechen"]).widget.click()
+    wait_until(lambda: "Abgebrochen; es gilt weiter das vorige Ergebnis." in page_text(rc), timeout=30)
+    assert state.latest() is None
+
+
+def test_the_edited_copy_is_compared_under_its_own_title(render):
+    rc = render(compare_page.Page())
+    set_tiny_run(rc)
+    rc.find(v.Checkbox, label="Die bearbeitete Kopie mitvergleichen").widget.v_model = True
+    type_into(rc, "Titel (deutsch)", "Viele Lotsen")
+    type_into(rc, "Lotsinnen und Lotsen, VZÄ (0 bis 500)", "200")
+    start_button(rc).click()
+    rc.find(v.Html, class_="vergleich-ergebnis").wait_for(timeout=60)
+    result = state.latest()
+    assert result.titles["mein_szenario"] == "Viele Lotsen"
+    assert next(s for s in result.scenarios if s.name == "mein_szenario").levers.lotse_fte == 200
+
+
+def test_two_sessions_keep_their_own_settings_and_results():
+    first, second = new_session("erste"), new_session("zweite")
+    with first:
+        state.seeds_text.set("7")
+        state.history.set(("ein Ergebnis",))
+    with second:
+        assert state.seeds_text.value == state.DEFAULT_SEEDS and state.latest() is None
+    with first:
+        assert state.seeds_text.value == "7" and state.latest() == "ein Ergebnis"
+    close(first)
+    close(second)
+
+
+# ---- Budget ----------------------------------------------------------------------------------
+def test_budget_without_a_comparison_explains_where_to_start(render):
+    rc = render(budget.Page())
+    assert "Noch kein Vergleich gerechnet" in page_text(rc)
+
+
+def test_budget_shows_costs_cost_per_child_and_offers_png_and_csv(render, tiny_comparison):
+    state.history.set((tiny_comparison,))
+    rc = render(budget.Page())
+    table = budget.effectiveness_table(tiny_comparison)
+    assert {"EUR je zusätzlich erreichtem Kind", "EUR je vermiedenem Fall", "Mehrkosten Mio. EUR/Jahr"} <= set(table.columns)
+    lotsen = table.set_index("Szenario").loc[tiny_comparison.titles["lotsen"]]
+    assert lotsen["Mehrkosten Mio. EUR/Jahr"] > 0
+    chart(rc, "budget_angebote_jahre").wait_for(timeout=60)
+    chart(rc, "kosten_wirkung").wait_for(timeout=60)
+    text = page_text(rc)
+    assert "Grafik als PNG" in text and "Tabelle als CSV" in text and "synthetisches Düsseldorf · 1 Seeds" in text
+    by_year = budget.cost_by_service_and_year(tiny_comparison)
+    assert "Mehrkosten je Jahr ggü. Status quo (Mio. EUR)" in by_year.columns and (by_year.iloc[:, 2] >= 0).all()
+
+
+# ---- Erkunden --------------------------------------------------------------------------------
+def test_explore_steps_the_live_model_and_inspects_a_child(render):
+    rc = render(in_app_layout(explore.Page))
+    chart(rc, "monatsreihen").assert_single()
+    chart(rc, "karte").assert_single()
+    before = chart(rc, "monatsreihen").widget.value
+    step = rc.find(v.Btn, children=["Step"]).widget
+    step.click()
+    step.click()
+    wait_until(lambda: "Step: 2" in page_text(rc), timeout=30)
+    assert chart(rc, "monatsreihen").widget.value != before
+    assert "Weg durch die Kette" in page_text(rc) and "Lebensphase" in str(rc.find().widgets)
+    kinder = rc.find(v.Select, label="Kind").widget
+    assert kinder.items and all(item["text"].startswith("Kind ") for item in kinder.items)
+
+
+def test_explore_refuses_a_sample_above_the_bound(render):
+    rc = render(in_app_layout(explore.Page))
+    type_into(rc, "Stichprobe: Anteil der Stadt in % (1 bis 20)", "30")
+    assert field(rc, "Stichprobe: Anteil der Stadt in % (1 bis 20)").messages == ["Erlaubt: 1 bis 20"]
+    assert rc.find(v.Btn, children=["Übernehmen"]).widget.disabled
+
+
+def test_explore_rebuilds_the_model_with_a_changed_lever(render):
+    rc = render(in_app_layout(explore.Page))
+    type_into(rc, "Lotsinnen und Lotsen, VZÄ (0 bis 500)", "30")
+    type_into(rc, "Seed (Zufallszahl, 0 bis 9999)", "4")
+    rc.find(v.Btn, children=["Übernehmen"]).widget.click()
+    applied = state.explore_applied.value
+    assert applied["levers"].lotse_fte == 30 and applied["seed"] == 4 and applied["scale"] == state.EXPLORE_DEFAULT_SCALE
+    wait_until(lambda: "mit geänderten Hebeln · synthetisches Düsseldorf · Stichprobe 2% · Seed 4" in page_text(rc))

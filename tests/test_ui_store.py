@@ -1,0 +1,105 @@
+"""Saving an edited scenario from the UI, the lever fields and the server's bounds (issue 7)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from sim.compare import STANDARD_SET
+from sim.levers import Levers
+from sim.scenario import SCENARIO_DIR, load_scenario
+from sim.ui import lever_fields as lf
+from sim.ui import scenario_store, state
+from sim.ui.__main__ import DEFAULT_HOST
+
+
+@pytest.fixture
+def scenario_dir(tmp_path):
+    for name in STANDARD_SET:
+        shutil.copy(SCENARIO_DIR / f"{name}.yaml", tmp_path)
+    return tmp_path
+
+
+def copy_with_lotsen(name: str, fte: float = 40):
+    levers, errors = lf.apply_fields(load_scenario("baseline").levers, {"lotse_fte": str(fte)})
+    assert not errors
+    return scenario_store.edited_copy(load_scenario("baseline"), levers, name, "Mehr Lotsen")
+
+
+@pytest.mark.parametrize("typed, name", [
+    ("Mehr Lotsen für Garath", "mehr_lotsen_fuer_garath"),
+    ("../../etc/passwd", "etc_passwd"),
+    ("/tmp/x.yaml", "tmp_x_yaml"),
+    ("2025 Plan", "szenario_2025_plan"),
+    ("   ", ""),
+])
+def test_a_typed_name_becomes_a_safe_file_name(typed, name):
+    assert scenario_store.sanitise_name(typed) == name
+
+
+def test_a_saved_copy_is_a_valid_scenario_file_with_only_the_changed_levers(scenario_dir):
+    path = scenario_store.save(copy_with_lotsen("Mehr Lotsen"), directory=scenario_dir)
+    assert path == scenario_dir / "mehr_lotsen.yaml"
+    loaded = load_scenario(path, directory=scenario_dir)
+    assert loaded.levers.lotse_fte == 40 and loaded.title == "Mehr Lotsen"
+    assert loaded.lever_changes == {"lotse_fte": 40.0}
+    assert not [p for p in scenario_dir.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+@pytest.mark.parametrize("name", STANDARD_SET)
+def test_the_standard_set_is_never_overwritten(scenario_dir, name):
+    before = (scenario_dir / f"{name}.yaml").read_bytes()
+    with pytest.raises(scenario_store.SaveError, match="Standardszenarien"):
+        scenario_store.save(copy_with_lotsen(name), directory=scenario_dir)
+    assert (scenario_dir / f"{name}.yaml").read_bytes() == before
+
+
+def test_an_earlier_saved_scenario_is_not_replaced(scenario_dir):
+    scenario_store.save(copy_with_lotsen("mein_plan", 40), directory=scenario_dir)
+    with pytest.raises(scenario_store.SaveError, match="gibt es schon"):
+        scenario_store.save(copy_with_lotsen("mein_plan", 80), directory=scenario_dir)
+    assert load_scenario(scenario_dir / "mein_plan.yaml", directory=scenario_dir).levers.lotse_fte == 40
+
+
+def test_a_name_that_tries_to_leave_the_folder_lands_inside_it(scenario_dir):
+    path = scenario_store.save(copy_with_lotsen("../../ausserhalb"), directory=scenario_dir)
+    assert path.parent == scenario_dir and path.name == "ausserhalb.yaml"
+
+
+def test_saved_scenarios_are_offered_after_the_standard_set(scenario_dir):
+    scenario_store.save(copy_with_lotsen("aaa_zuerst"), directory=scenario_dir)
+    names = scenario_store.available(scenario_dir)
+    assert names[: len(STANDARD_SET)] == list(STANDARD_SET) and names[-1] == "aaa_zuerst"
+
+
+@pytest.mark.parametrize("key, typed, message", [
+    ("lotse_fte", "viele", "Bitte eine Zahl eingeben, z. B. 20 oder 2,5"),
+    ("lotse_fte", "501", "Zu groß: höchstens 500"),
+    ("lotse_fte", "-1", "Zu klein: mindestens 0"),
+    ("priority_rule", "wer_zuerst_kommt", "Bitte einen der angebotenen Werte wählen"),
+])
+def test_a_wrong_lever_value_gets_a_german_message_at_its_field(key, typed, message):
+    levers, errors = lf.apply_fields(Levers(), {key: typed})
+    assert levers is None and errors == {key: message}
+
+
+def test_a_lever_typed_with_a_decimal_comma_is_read():
+    levers, errors = lf.apply_fields(Levers(), {"lotse_fte": "2,5", "coordination.kita": 0.5})
+    assert not errors and levers.lotse_fte == 2.5 and levers.coordination["kita"] == 0.5
+
+
+@pytest.mark.parametrize("scale, seeds, years, field", [
+    ("25", "2", "3", "scale"), ("0,5", "2", "3", "scale"), ("2", "11", "3", "seeds"), ("2", "2,5", "3", "seeds"),
+    ("2", "2", "19", "years"),
+])
+def test_one_user_cannot_ask_for_more_than_the_server_allows(scale, seeds, years, field):
+    settings, errors = state.check_run_settings(scale, seeds, years, "1", n_scenarios=2)
+    assert settings is None and field in errors
+
+
+def test_the_bounds_and_the_default_address():
+    assert state.MAX_SCALE <= 0.2 and state.MAX_SEEDS <= 10 and state.MAX_PARALLEL_COMPARISONS <= 2
+    assert DEFAULT_HOST == "127.0.0.1"
+    settings, errors = state.check_run_settings("20", "10", "18", "6", n_scenarios=2)
+    assert not errors and settings.scale == 0.2 and settings.seeds == 10
