@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import html
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -158,9 +159,11 @@ def write_report(c: Comparison, out_dir: Path, config: dict) -> Path:
 def terminal_summary(c: Comparison, out_dir: Path) -> str:
     table = summary_table(c)[["Szenario", "Mehrkosten Mio. EUR/Jahr", "zusätzlich erreichte Kinder/Jahr",
                               "vermiedene Fälle/Jahr¹", "Δ Abstand Deutsch (Pp.)"]]
-    table["Szenario"] = table["Szenario"].str.slice(0, 40)
+    # Titles cut at a word, as a left-aligned index, so that the table fits one terminal screen.
+    table = table.set_index(table.pop("Szenario").map(lambda t: textwrap.shorten(t, 40, placeholder=" …")))
+    table.index.name = None
     lines = [f"Szenarienvergleich · {c.label()}", "",
-             table.to_string(index=False), "",
+             table.to_string(), "",
              "¹ Kinder mit unzureichenden Deutschkenntnissen bei der Schuleingangsuntersuchung; [95%-Intervall]",
              f"Bericht: {out_dir / 'bericht.html'}  ·  Rechenzeit {c.seconds / 60:.1f} min"]
     return "\n".join(lines)
