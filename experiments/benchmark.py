@@ -83,8 +83,6 @@ def child_side_by_side(scale: float, years: int, burn_in_years: int) -> dict:
 
 def child_ui_default() -> dict:
     """The UI's default comparison (lotsen against the status quo), computed and charted headless."""
-    import io
-
     import matplotlib
     matplotlib.use("Agg")
     from sim import charts
@@ -101,13 +99,17 @@ def child_ui_default() -> dict:
     comparison = compare(list(request.scenarios), range(settings.seeds), scale=settings.scale, years=settings.years,
                          burn_in=settings.burn_in, workers=workers, progress=False)
     t1 = time.perf_counter()
+    from sim.ui.widgets import png_bytes
     import matplotlib.pyplot as plt
+    # The results page opens on the gap chart (the other tabs draw when opened), then Budget.
+    done = []
     for make in (charts.gap_chart, charts.chain_chart, charts.heatmap_chart, charts.cost_effect_chart, charts.budget_chart):
         fig = make(comparison)
-        fig.savefig(io.BytesIO(), format="png")
+        png_bytes(fig)
         plt.close(fig)
-    t2 = time.perf_counter()
-    return {"compute_s": t1 - t0, "charts_s": t2 - t1, "total_s": t2 - t0, "workers": workers,
+        done.append(time.perf_counter())
+    t2 = done[-1]
+    return {"compute_s": t1 - t0, "first_chart_s": done[0] - t0, "charts_s": t2 - t1, "total_s": t2 - t0, "workers": workers,
             "runs": request.n_runs, "settings": settings.__dict__, "scenarios": [s.name for s in scenarios]}
 
 
@@ -290,7 +292,7 @@ def summary(report: dict) -> dict:
         "scaling exponent": round(report["scaling"]["exponent"], 2),
         "speed-up over per-agent reference, by size": [round(s["median"]["speedup"], 1) for s in report["speedup"]],
         "sweep runs per minute": round(report["sweep"]["median"]["runs_per_minute"], 1),
-        "UI default comparison: seconds (compute + charts)": round(report["ui_default"]["median"]["total_s"], 2),
+        "UI default comparison: seconds to the first chart": round(report["ui_default"]["median"]["first_chart_s"], 2),
     }
 
 
@@ -324,8 +326,9 @@ def markdown_table(report: dict) -> str:
     lines += [
         f"| sweep throughput, joblib on {report['machine']['cores']} cores (`{sw['command']}`) | "
         f"{sw['median']['runs_per_minute']:.1f} runs/min | |",
-        f"| UI default comparison (lotsen vs status quo, 2 %, 2 seeds, 3 + 1 years): compute + 5 charts | "
-        f"{ui['total_s']:.1f} s ({ui['compute_s']:.1f} s + {ui['charts_s']:.1f} s) | |",
+        f"| UI default comparison (lotsen vs status quo, 2 %, 2 seeds, 3 + 1 years, {ui['workers']:.0f} workers): "
+        f"click to the first chart; all five charts | {ui['first_chart_s']:.1f} s (compute {ui['compute_s']:.1f} s); "
+        f"{ui['total_s']:.1f} s | |",
     ]
     return "\n".join(lines)
 
