@@ -397,16 +397,21 @@ class ServiceSystem:
         """First contacts, Kita entry and warm handovers to the next services in the chain.
         Only the rows with a first contact this month change."""
         ch = self.model.pop.children
-        new = ch.use & ~ch.ever
-        rows = np.flatnonzero(new.any(axis=1))
-        new = new[rows]
+        use, ever = ch.use, ch.ever
+        # Service by service over contiguous columns: a (rows × services) temporary over every
+        # row costs ten times as much. For booleans, use > ever is use & ~ever.
+        any_new = np.zeros(ch.n, dtype=bool)
+        for s in range(use.shape[1]):
+            any_new |= use[:, s] > ever[:, s]
+        rows = np.flatnonzero(any_new)
+        new = use[rows] & ~ever[rows]
         self.new_contacts = (rows, new)
         if rows.size == 0:
             return
         ch.first_age[rows] = np.where(new, age[rows, None], ch.first_age[rows])
-        ever = ch.ever[rows] | new
-        ch.ever[rows] = ever
-        reached = (ever.astype(np.uint8) @ self.handover_matrix) > 0
+        ever_rows = ever[rows] | new
+        ever[rows] = ever_rows
+        reached = (ever_rows.astype(np.uint8) @ self.handover_matrix) > 0
         handover = ch.handover[rows]
         gained = reached & (ch.handover_draw[rows] < self.coordination) & ~handover
         ch.handover[rows] = handover | gained
