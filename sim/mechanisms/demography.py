@@ -113,8 +113,8 @@ def migration(pop: Population, t: int, scale: float, weights: np.ndarray) -> tup
     p_out = monthly(d.move_out_per_year)
     leaving = alive[u < p_out]
     hh.alive[leaving] = False
-    gone = ch.alive & ~hh.alive[ch.hh]
-    n_out = int(gone.sum())
+    gone = np.flatnonzero(ch.alive & ~hh.alive[ch.hh])
+    n_out = int(gone.size)
     ch.alive[gone] = False
     ch.place[gone] = -1
 

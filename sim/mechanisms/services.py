@@ -232,7 +232,8 @@ class ServiceSystem:
         changed = key != hh.takeup_key
         if changed.any():
             hh.takeup_key[changed] = key[changed]
-            ch.takeup_pending[changed[ch.hh]] = True
+            # By row index: assigning through a boolean mask over all rows is far slower.
+            ch.takeup_pending[np.flatnonzero(changed[ch.hh])] = True
 
     def _mark_service_inputs(self, s: int) -> None:
         """Mark service s pending where its own inputs changed: pressure (everyone, once a
