@@ -76,7 +76,9 @@ class ServiceSystem:
                 self.waived[s, STATUS_INDEX[status]] = True
         self.elasticity = np.array([par.takeup.elasticity[b] for b in BARRIERS], dtype=np.float32)
         self.sus_w = susceptibility_weights(par)
-        self.handover_matrix = cat.handover_matrix().astype(np.uint8)
+        # float32, so that the product below goes through BLAS (the counts are exact integers);
+        # an integer matrix product is ten times slower.
+        self.handover_matrix = cat.handover_matrix().astype(np.float32)
         self.coordination = np.array([lev.coordination_level(svc.phase) for svc in self.svc], dtype=np.float32)
         city = model.city_arrays
         self.n_sr = city.sgb2_share.size
@@ -412,7 +414,7 @@ class ServiceSystem:
         ch.first_age[rows] = np.where(new, age[rows, None], ch.first_age[rows])
         ever_rows = ever[rows] | new
         ever[rows] = ever_rows
-        reached = (ever_rows.astype(np.uint8) @ self.handover_matrix) > 0
+        reached = (ever_rows.astype(np.float32) @ self.handover_matrix) > 0
         handover = ch.handover[rows]
         gained = reached & (ch.handover_draw[rows] < self.coordination) & ~handover
         ch.handover[rows] = handover | gained
