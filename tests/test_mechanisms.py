@@ -14,7 +14,14 @@ from hypothesis.extra import numpy as hnp
 
 from sim.levers import Levers
 from sim.mechanisms.allocation import allocate
-from sim.mechanisms.takeup import probability
+from sim.mechanisms.takeup import (
+    TRAIT_CODES,
+    household_key,
+    household_traits,
+    need_score,
+    probability,
+    traits_of_code,
+)
 from sim.model import PreventionChainModel
 from sim.params import BARRIERS
 from sim.population import AGE_OUT_MONTHS
@@ -242,6 +249,20 @@ def test_population_counts_balance():
     assert all(v > 0 for v in totals.values()), totals
     series = model.datacollector.get_model_vars_dataframe()
     assert series["Kinder"].iloc[-1] * model.scale == pytest.approx(model.pop.children.alive.sum())
+
+
+def test_trait_codes_reproduce_household_traits_and_susceptibility():
+    """The take-up engine looks susceptibility and need up by the trait bits of household_key:
+    the same traits, and the same float32 values as computing them household by household."""
+    model = PreventionChainModel("baseline", seed=1, scale=0.05, years=1, burn_in_years=1)
+    for _ in range(14):
+        model.step()
+    pop, services = model.pop, model.services
+    code = household_key(pop.households) % TRAIT_CODES
+    traits = household_traits(pop)
+    assert (traits_of_code(code) == traits).all()
+    assert (services.sus_by_traits[code] == services.sus_w[0] + traits @ services.sus_w[1:]).all()
+    assert (services.need_by_traits[code] == need_score(traits, model.params)).all()
 
 
 # --- the two shared rules, as units --------------------------------------------------------

@@ -27,12 +27,13 @@ from sim.mechanisms.takeup import (  # the shared take-up model, written out per
     DIST,
     INFO,
     LANG,
+    TRAIT_CODES,
     TRUST,
     household_key,
-    household_traits,
     need_score,
     probability_from_load,
     susceptibility_weights,
+    traits_of_code,
 )
 from sim.params import BARRIERS, DEVELOPMENT_DOMAINS
 from sim.population import AUGUST
@@ -76,6 +77,11 @@ class ServiceSystem:
                 self.waived[s, STATUS_INDEX[status]] = True
         self.elasticity = np.array([par.takeup.elasticity[b] for b in BARRIERS], dtype=np.float32)
         self.sus_w = susceptibility_weights(par)
+        # Susceptibility and need depend on the household's traits alone: computed once for each
+        # combination (the same products, row by row) and looked up by the trait bits of its key.
+        traits = traits_of_code(np.arange(TRAIT_CODES))
+        self.sus_by_traits = self.sus_w[0] + traits @ self.sus_w[1:]
+        self.need_by_traits = need_score(traits, par)
         # float32, so that the product below goes through BLAS (the counts are exact integers);
         # an integer matrix product is ten times slower.
         self.handover_matrix = cat.handover_matrix().astype(np.float32)
@@ -124,14 +130,21 @@ class ServiceSystem:
             return ctx["alive"]
         if rule == "first_born":
             return ch.first_born
-        status = ctx["status"]
         if rule == "low_income":
-            return status == 1
+            return ctx["low_income"]
         if rule == "but_eligible":
-            return (status == 2) | ((status == 1) & ch.use[:, self.benefit])
+            return ctx["sgb2"] | (ctx["low_income"] & ch.use[:, self.benefit])
         if rule == "in_kita":
-            return ch.use[:, self.kita].any(axis=1)
+            return self._uses_any(self.kita)
         return ctx["in_school"]  # in_school
+
+    def _uses_any(self, services: list[int]) -> np.ndarray:
+        """Children using any of the services (column by column: cheaper than .any(axis=1))."""
+        use = self.model.pop.children.use
+        out = use[:, services[0]].copy()
+        for s in services[1:]:
+            out |= use[:, s]
+        return out
 
     def _window(self, s: int, ctx: dict, hold: bool, group: np.ndarray | None = None) -> np.ndarray:
         """Children of the right age (and grade) for service s; `hold` keeps places until August.
@@ -146,7 +159,7 @@ class ServiceSystem:
         if not hold and not ctx["august"] and isinstance(svc.capacity, Capacity) and svc.capacity.midyear_min_age_months:
             lo = max(lo, svc.capacity.midyear_min_age_months)
         # lo <= age <= hi in one comparison: below lo wraps round to a large unsigned number.
-        return (ctx["age"] - np.int32(lo)).view(np.uint32) <= hi - lo
+        return (ctx["age8"] - np.uint8(lo)) <= np.uint8(hi - lo)
 
     def _group(self, s: int, ctx: dict) -> np.ndarray:
         """Present children whom service s is for, whatever their age: school, grade, eligibility."""
@@ -154,13 +167,13 @@ class ServiceSystem:
         ch = self.model.pop.children
         ok = ctx["alive"] & self._eligible(s, ctx)
         if svc.ages_months[1] < 84:
-            ok &= ~ctx["in_school"]
+            ok &= ctx["before_school"]
         if svc.school_grades:
             g0, g1 = svc.school_grades
             # grade g0..g1 = month 12 (g0 - 1) .. 12 g1 - 1 since school entry
             ok &= ctx["in_school"] & ((ctx["school_months"] - np.int32(12 * (g0 - 1))).view(np.uint32) <= 12 * (g1 - g0 + 1) - 1)
         if svc.requires_any:
-            ok &= ch.use[:, [self.ids.index(r) for r in svc.requires_any]].any(axis=1)
+            ok &= self._uses_any([self.ids.index(r) for r in svc.requires_any])
         if svc.requires_need:
             d = DEVELOPMENT_DOMAINS.index(svc.requires_need)
             ok &= ch.dev[:, d] < self.model.params.development.deprivation_school_threshold
@@ -173,12 +186,13 @@ class ServiceSystem:
         svc = self.svc[s]
         h = ch.hh[idx]
         sr = ctx["sr_hh"][h]
+        traits = ctx["traits_hh"][h]
         tp = self.model.params.takeup
-        sus = ctx["susceptibility"]
+        sus = self.sus_by_traits
         load = np.zeros(idx.size, dtype=np.float32)
         lowered = None
         for b in np.flatnonzero(self.intensity[s]):
-            term = self.elasticity[b] * self.intensity[s, b] * sus[h, b]
+            term = self.elasticity[b] * self.intensity[s, b] * sus[traits, b]
             if b in (INFO, TRUST):
                 if lowered is None:
                     lowered = (1 - tp.outreach_strength * self.outreach_sr[sr]) * (
@@ -194,8 +208,8 @@ class ServiceSystem:
                     term = term * np.where(ch.use[:, self.cover[s]][idx], COVERED_COST_SHARE, 1.0)
             load += term
         if extra_distance:
-            load += self.elasticity[DIST] * extra_distance * sus[h, DIST]
-        need = svc.need_targeting * ctx["need_hh"][h] if svc.need_targeting else 0.0
+            load += self.elasticity[DIST] * extra_distance * sus[traits, DIST]
+        need = svc.need_targeting * self.need_by_traits[traits] if svc.need_targeting else 0.0
         return probability_from_load(self.base_logit[s], load, need)
 
     def _wants(self, s: int, candidates: np.ndarray, ctx: dict) -> np.ndarray:
@@ -226,9 +240,9 @@ class ServiceSystem:
             pending[rows] = False
         return candidates & ch.takes_up[:, s]
 
-    def _mark_family_changes(self) -> None:
+    def _mark_family_changes(self) -> np.ndarray:
         """Mark every decision pending for children whose family changed (traits, poverty
-        status, employment, Sozialraum). New children start pending."""
+        status, employment, Sozialraum). New children start pending. Returns household_key."""
         ch, hh = self.model.pop.children, self.model.pop.households
         key = household_key(hh)
         changed = key != hh.takeup_key
@@ -236,6 +250,7 @@ class ServiceSystem:
             hh.takeup_key[changed] = key[changed]
             # By row index: assigning through a boolean mask over all rows is far slower.
             ch.takeup_pending[np.flatnonzero(changed[ch.hh])] = True
+        return key
 
     def _mark_service_inputs(self, s: int) -> None:
         """Mark service s pending where its own inputs changed: pressure (everyone, once a
@@ -252,7 +267,7 @@ class ServiceSystem:
         cap = self.svc[s].capacity
         h = ch.hh[idx]
         if cap.priority == "need" or self.model.levers.priority_rule == "need_based":
-            key = ctx["need_hh"][h].astype(np.float64)
+            key = self.need_by_traits[ctx["traits_hh"][h]].astype(np.float64)
         else:
             hh = self.model.pop.households
             employed = hh.employed[h]
@@ -265,23 +280,25 @@ class ServiceSystem:
     def step(self, t: int) -> None:
         pop = self.model.pop
         ch, hh = pop.children, pop.households
-        traits = household_traits(pop)
+        key = self._mark_family_changes()
         status_hh = hh.status.astype(np.int64)
+        status = hh.status[ch.hh]
         age = t - ch.birth
         in_school = t >= ch.school_start
         ctx = {
             "alive": ch.alive,
             "age": age,
+            "age8": np.minimum(age, 255).astype(np.uint8),  # 255: older than every age window
             "in_school": in_school,
+            "before_school": ~in_school,
             "school_months": t - ch.school_start,  # negative before school entry
             "august": t % 12 == AUGUST,
             "status_hh": status_hh,
-            "status": status_hh[ch.hh],
+            "sgb2": status == 2,
+            "low_income": status == 1,
             "sr_hh": hh.sozialraum.astype(np.int64),
-            "susceptibility": self.sus_w[0] + traits @ self.sus_w[1:],
-            "need_hh": need_score(traits, self.model.params),
+            "traits_hh": key % TRAIT_CODES,  # row of sus_by_traits and need_by_traits
         }
-        self._mark_family_changes()
         for s, svc in enumerate(self.svc):
             cap = svc.capacity
             if not isinstance(cap, Capacity):

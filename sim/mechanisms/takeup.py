@@ -32,9 +32,22 @@ def household_traits(pop) -> np.ndarray:
 
 def household_key(hh) -> np.ndarray:
     """One number per household that changes whenever anything the take-up model reads about
-    the household changes: Sozialraum, poverty status and the traits of household_traits."""
+    the household changes: Sozialraum, poverty status and the traits of household_traits.
+    Its low six bits (key % TRAIT_CODES) are the traits alone, see traits_of_code."""
     return (((hh.sozialraum.astype(np.int32) * 4 + hh.status) * 2 + hh.single_parent) * 2 + hh.low_education) * 4 \
         + hh.other_language * 2 + hh.employed
+
+
+TRAIT_CODES = 64  # poverty status (two bits) and four 0/1 traits
+
+
+def traits_of_code(code: np.ndarray) -> np.ndarray:
+    """household_traits of households whose household_key has these low six bits."""
+    status = code >> 4
+    return np.stack(
+        [status == 2, status == 1, (code >> 3) & 1, (code >> 2) & 1, (code >> 1) & 1, (code & 1) == 0],
+        axis=1,
+    ).astype(np.float32)
 
 
 def susceptibility_weights(params: ModelParams) -> np.ndarray:
