@@ -76,6 +76,9 @@ class ServiceSystem:
             for status in set(svc.fee_waived_for) | set(lev.fee_waiver.get(service_id, [])):
                 self.waived[s, STATUS_INDEX[status]] = True
         self.elasticity = np.array([par.takeup.elasticity[b] for b in BARRIERS], dtype=np.float32)
+        # Per service, its barriers and their weights elasticity × intensity (float32 products).
+        self.barrier_weights = [[(int(b), self.elasticity[b] * self.intensity[s, b]) for b in np.flatnonzero(self.intensity[s])]
+                                for s in range(S)]
         self.sus_w = susceptibility_weights(par)
         # Susceptibility and need depend on the household's traits alone: computed once for each
         # combination (the same products, row by row) and looked up by the trait bits of its key.
@@ -102,6 +105,13 @@ class ServiceSystem:
             if isinstance(cap, Capacity) and cap.fte is None:
                 base = table[cap.places].to_numpy(float) if cap.places else table[cap.centres].to_numpy(float) * cap.places_per_centre
                 self.capacity[s] = np.round(base * lev.place_multipliers(service_id, typ, base) * model.scale)
+        # The services whose places exclude a place in s: those that are its alternative, then the
+        # one it is the alternative to.
+        self.alternatives = [[o for o, other in enumerate(self.svc) if isinstance(other.capacity, Capacity)
+                              and other.capacity.alternative_to == service_id]
+                             + ([self.ids.index(svc.capacity.alternative_to)]
+                                if isinstance(svc.capacity, Capacity) and svc.capacity.alternative_to else [])
+                             for service_id, svc in zip(self.ids, self.svc)]
         self.local_places = np.array([isinstance(svc.capacity, Capacity) and svc.capacity.fte is None for svc in self.svc])
         self.pressure = np.zeros((S, self.n_sr), dtype=np.float32)
         self.pressure_changed = np.zeros(S, dtype=bool)
@@ -179,20 +189,21 @@ class ServiceSystem:
             ok &= ch.dev[:, d] < self.model.params.development.deprivation_school_threshold
         return ok
 
-    def _probability(self, s: int, idx: np.ndarray, ctx: dict, extra_distance: float = 0.0) -> np.ndarray:
+    def _probability(self, s: int, idx: np.ndarray, ctx: dict, far: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         """Take-up probability of service s for the children idx: the barrier load of
-        sim.mechanisms.takeup summed barrier by barrier (only the barriers the service has)."""
+        sim.mechanisms.takeup summed barrier by barrier (only the barriers the service has).
+        With `far`, also the probability for a place elsewhere in the Stadtbezirk (else None)."""
         ch = self.model.pop.children
         svc = self.svc[s]
         h = ch.hh[idx]
         sr = ctx["sr_hh"][h]
         traits = ctx["traits_hh"][h]
         tp = self.model.params.takeup
-        sus = self.sus_by_traits
+        sus = self.sus_by_traits[traits]
         load = np.zeros(idx.size, dtype=np.float32)
         lowered = None
-        for b in np.flatnonzero(self.intensity[s]):
-            term = self.elasticity[b] * self.intensity[s, b] * sus[traits, b]
+        for b, weight in self.barrier_weights[s]:
+            term = weight * sus[:, b]
             if b in (INFO, TRUST):
                 if lowered is None:
                     lowered = (1 - tp.outreach_strength * self.outreach_sr[sr]) * (
@@ -207,10 +218,12 @@ class ServiceSystem:
                 if svc.cost_covered_by:
                     term = term * np.where(ch.use[:, self.cover[s]][idx], COVERED_COST_SHARE, 1.0)
             load += term
-        if extra_distance:
-            load += self.elasticity[DIST] * extra_distance * sus[traits, DIST]
         need = svc.need_targeting * self.need_by_traits[traits] if svc.need_targeting else 0.0
-        return probability_from_load(self.base_logit[s], load, need)
+        p = probability_from_load(self.base_logit[s], load, need)
+        if not far:
+            return p, None
+        load += self.elasticity[DIST] * FAR_PLACE_DISTANCE * sus[:, DIST]
+        return p, probability_from_load(self.base_logit[s], load, need)
 
     def _wants(self, s: int, candidates: np.ndarray, ctx: dict) -> np.ndarray:
         """The candidates who take service s up (rows, ascending)."""
@@ -232,9 +245,11 @@ class ServiceSystem:
         rows = np.flatnonzero(candidates & pending)
         if rows.size:
             propensity = ch.propensity[:, s][rows]
-            ch.takes_up[:, s][rows] = propensity < self._probability(s, rows, ctx)
-            if self.local_places[s]:  # also whether a place further away would be taken
-                ch.takes_up_far[:, s][rows] = propensity < self._probability(s, rows, ctx, FAR_PLACE_DISTANCE)
+            # For places also whether a place further away would be taken.
+            p, p_far = self._probability(s, rows, ctx, far=self.local_places[s])
+            ch.takes_up[:, s][rows] = propensity < p
+            if p_far is not None:
+                ch.takes_up_far[:, s][rows] = propensity < p_far
             if self.cover[s] >= 0:
                 ch.cover_seen[:, s][rows] = ch.use[:, self.cover[s]][rows]
             pending[rows] = False
@@ -273,7 +288,7 @@ class ServiceSystem:
             employed = hh.employed[h]
             key = 2.0 * employed + (employed & hh.single_parent[h])
         if cap.continuity_from:
-            key = key + 100.0 * ch.use[idx][:, [self.ids.index(c) for c in cap.continuity_from]].any(axis=1)
+            key = key + 100.0 * self._uses_any([self.ids.index(c) for c in cap.continuity_from])[idx]
         return key
 
     # ---- the monthly step --------------------------------------------------------------------
@@ -349,17 +364,14 @@ class ServiceSystem:
         placed = place >= 0
         group = self._group(s, ctx)
         release = placed & ~self._window(s, ctx, hold=True, group=group)
-        place[release] = -1
         placed &= ~release
+        place[np.flatnonzero(release)] = -1  # (by row index: a boolean-mask write is slower)
         candidates = self._window(s, ctx, hold=False, group=group) & ~placed
-        for other, o_svc in enumerate(self.svc):  # a child holds a place in one of two alternatives only
-            if isinstance(o_svc.capacity, Capacity) and o_svc.capacity.alternative_to == self.ids[s]:
-                candidates &= ch.place[:, other] < 0
-        if svc.capacity.alternative_to:
-            candidates &= ch.place[:, self.ids.index(svc.capacity.alternative_to)] < 0
+        for other in self.alternatives[s]:  # a child holds a place in one of two alternatives only
+            candidates &= ch.place[:, other] < 0
         wants = self._wants(s, candidates, ctx)
         groups = ctx["sr_hh"][ch.hh[wants]]
-        occupied = np.bincount(place[placed], minlength=self.n_sr)
+        occupied = np.bincount(place.take(np.flatnonzero(placed)), minlength=self.n_sr)
         free = np.maximum(self.capacity[s] - occupied, 0).astype(np.int64)
         if free.any():
             accepted = self._allocate(s, wants, groups, free, ctx, t)
