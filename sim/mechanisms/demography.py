@@ -37,7 +37,7 @@ def age_out(pop: Population, t: int) -> np.ndarray:
 
 def _close_empty_households(pop: Population) -> None:
     ch, hh = pop.children, pop.households
-    members = np.bincount(ch.hh[ch.alive], minlength=hh.n)
+    members = np.bincount(ch.hh.take(np.flatnonzero(ch.alive)), minlength=hh.n)
     hh.alive &= members > 0
 
 
