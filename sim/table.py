@@ -24,6 +24,21 @@ class ArrayTable:
         self.cols: dict[str, np.ndarray] = {}
         for name, (dtype, inner, fill) in schema.items():
             self.cols[name] = _column(capacity, inner, fill, dtype)
+        self._views()
+
+    def _views(self) -> None:
+        """Each column's first n rows as a plain attribute, renewed whenever n or a column
+        changes: the engine reads columns some hundred thousand times a run, and a plain
+        attribute is much cheaper to read than one made by __getattr__."""
+        for name, arr in self.cols.items():
+            self.__dict__[name] = arr[: self.n]
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in self.cols}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._views()  # (a copy's views must look into the copy's columns)
 
     @property
     def capacity(self) -> int:
@@ -51,6 +66,7 @@ class ArrayTable:
         for name, (_, _, fill) in self._schema.items():
             self.cols[name][block] = values[name] if name in values else fill
         self.n += count
+        self._views()
         return np.arange(block.start, block.stop)
 
     def _grow(self, capacity: int) -> None:
@@ -58,6 +74,7 @@ class ArrayTable:
             new = _column(capacity, arr.shape[1:], self._schema[name][2], arr.dtype)
             new[: self.n] = arr[: self.n]
             self.cols[name] = new
+            self.__dict__[name] = new[: self.n]  # (so that the old column can go at once)
 
     def compact(self, keep: np.ndarray) -> np.ndarray:
         """Drop rows where keep is False. Returns old-row -> new-row (-1 for dropped rows)."""
@@ -69,4 +86,5 @@ class ArrayTable:
                 column[: kept.size] = column[kept]
             arr[kept.size : self.n] = self._schema[name][2]
         self.n = kept.size
+        self._views()
         return mapping

@@ -37,7 +37,7 @@ def step(model, t: int) -> None:
         axis=1,
     ).astype(np.float32)
     drift_hh = traits_hh @ model.risk
-    typ = model.city_arrays.sozialraum_typ[hh.sozialraum]
+    typ = model.city_arrays.sozialraum_typ.take(hh.sozialraum)
     drift_hh[:, SCHOOL] += par.neighbourhood_school_per_type * (typ - 1)
     h = ch.hh
     drift_by_domain = np.ascontiguousarray(drift_hh.T)
