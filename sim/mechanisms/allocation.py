@@ -20,14 +20,22 @@ def allocate(groups: np.ndarray, free: np.ndarray, key: np.ndarray,
     accepted = np.zeros(n, dtype=bool)
     if n == 0:
         return accepted
-    # Only groups with more applicants than places need an order; everyone else is decided
-    # without sorting (the common case in a month between two Augusts).
-    demand = np.bincount(groups, minlength=free.size)
-    fits = demand <= free
-    accepted[fits[groups]] = True
-    contested = np.flatnonzero(~fits[groups] & (free[groups] > 0))
-    if contested.size == 0:
-        return accepted
+    if free.size == 1:  # one group: the same decisions without counting applicants per group
+        if n <= free[0]:
+            accepted[:] = True
+            return accepted
+        if free[0] == 0:
+            return accepted
+        contested = np.arange(n)
+    else:
+        # Only groups with more applicants than places need an order; everyone else is decided
+        # without sorting (the common case in a month between two Augusts).
+        demand = np.bincount(groups, minlength=free.size)
+        fits = demand <= free
+        accepted[fits[groups]] = True
+        contested = np.flatnonzero(~fits[groups] & (free[groups] > 0))
+        if contested.size == 0:
+            return accepted
     g = groups[contested]
     if (g == g[0]).all():
         # One queue (a city-wide caseload): nobody below the k-th highest priority can get one

@@ -51,7 +51,8 @@ def poverty(pop: Population, t: int) -> None:
     alive = np.flatnonzero(hh.alive)
     sr = hh.sozialraum[alive]
     status = hh.status[alive]
-    u = rng.uniforms(pop.seed, "poverty", hh.hid[alive], t)
+    hid = hh.hid[alive]
+    u = rng.uniforms(pop.seed, "poverty", hid, t)
     r = np.clip(city.sgb2_share[sr], 0, 0.95)
     q = np.clip(city.low_income_share[sr] / np.maximum(1 - r, 1e-6), 0, 0.95)
     exit_sgb2 = monthly(d.sgb2_exit_per_year)
@@ -62,7 +63,7 @@ def poverty(pop: Population, t: int) -> None:
     is_sgb2 = status == STATUS_SGB2
     leaves = is_sgb2 & (u < exit_sgb2)
     # Leaving SGB II lands in low income with the Sozialraum's share among the non-SGB II.
-    u2 = rng.uniforms(pop.seed, "poverty:dest", hh.hid[alive], t)
+    u2 = rng.uniforms(pop.seed, "poverty:dest", hid, t)
     new[leaves] = np.where(u2[leaves] < q[leaves], STATUS_LOW_INCOME, STATUS_NOT_POOR)
     enters = ~is_sgb2 & (u < enter_sgb2)
     new[enters] = STATUS_SGB2
