@@ -29,6 +29,15 @@ NOT_A_SERVICE_CONTACT = ("u_checkups",)
 CHAIN_PHASES = ("early_childhood", "kita", "primary", "secondary", "transition")
 
 
+def rows_of(columns: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """columns[rows] of a (rows × k) table column, gathered column by column: two to three
+    times faster than fancy indexing of the column-major array, with the same values."""
+    out = np.empty((rows.size, columns.shape[1]), dtype=columns.dtype, order="F")
+    for k in range(columns.shape[1]):
+        columns[:, k].take(rows, out=out[:, k])
+    return out
+
+
 class Measurement:
     def __init__(self, model):
         self.model = model
@@ -55,7 +64,7 @@ class Measurement:
             self.model.accumulator.add(self.model.year(t), self._cells(rows), measures)
 
     def _use(self, rows: np.ndarray, service: str) -> np.ndarray:
-        return self.model.pop.children.use[rows, self.s[service]]
+        return self.model.pop.children.use[:, self.s[service]].take(rows)
 
     # ---- measurement points ------------------------------------------------------------------
     def before_month(self, t: int) -> None:
@@ -129,9 +138,9 @@ class Measurement:
         in_school = t >= ch.school_start[rows]
         grade = np.where(in_school, (t - ch.school_start[rows]) // 12 + 1, 0)
         s = self.s
-        waiting = ch.waiting[rows]
-        u3_unplaced = (waiting[:, s["u3_kita"]] | waiting[:, s["kindertagespflege"]]) & ~ch.use[rows, s["kindertagespflege"]] \
-            & ~ch.use[rows, s["u3_kita"]]
+        waiting = rows_of(ch.waiting, rows)
+        u3_unplaced = (waiting[:, s["u3_kita"]] | waiting[:, s["kindertagespflege"]]) & ~self._use(rows, "kindertagespflege") \
+            & ~self._use(rows, "u3_kita")
         self._add(t, rows, {
             "u3_waiting_list_august": (age < 36, u3_unplaced),
             "ogs_waiting_list_august": (in_school & (grade <= 4), waiting[:, s["ogs"]]),
@@ -142,15 +151,16 @@ class Measurement:
         self._add(t, rows, {"neet_at_18": (np.ones(rows.size, bool), neet)})
 
     # ---- the yearly snapshot -----------------------------------------------------------------
-    def deprivation(self, t: int, rows: np.ndarray | None = None) -> np.ndarray:
-        """(children × 4) problems in the material, social, health and cultural dimension."""
+    def deprivation(self, t: int, rows: np.ndarray | None = None, use: np.ndarray | None = None) -> np.ndarray:
+        """(children × 4) problems in the material, social, health and cultural dimension.
+        `use` may pass in rows_of(children.use, rows), if already gathered."""
         pop, par = self.model.pop, self.model.params.development
         ch, hh = pop.children, pop.households
         rows = np.flatnonzero(ch.alive) if rows is None else rows
-        use = ch.use[rows]
+        use = rows_of(ch.use, rows) if use is None else use
         status = hh.status[ch.hh[rows]]
         age = t - ch.birth[rows]
-        dev = ch.dev[rows]
+        dev = rows_of(ch.dev, rows)
         in_school = t >= ch.school_start[rows]
         material = (status > 0) & ~use[:, self.counts_for["material"]].any(axis=1)
         social = (age >= 12) & ~use[:, self.counts_for["social"]].any(axis=1)
@@ -169,14 +179,15 @@ class Measurement:
         rows = np.flatnonzero(ch.alive)
         age = t - ch.birth[rows]
         status = hh.status[ch.hh[rows]]
-        use = ch.use[rows]
+        use = rows_of(ch.use, rows)
+        ever = rows_of(ch.ever, rows)
         in_school = t >= ch.school_start[rows]
         grade = np.where(in_school, (t - ch.school_start[rows]) // 12 + 1, 0)
         s = self.s
         kita = use[:, s["u3_kita"]] | use[:, s["ue3_kita"]]
         u3_care = use[:, s["u3_kita"]] | use[:, s["kindertagespflege"]]
         but_eligible = (status == STATUS_SGB2) | ((status == STATUS_LOW_INCOME) & use[:, s["kinderzuschlag"]])
-        deprived = self.deprivation(t, rows)
+        deprived = self.deprivation(t, rows, use)
         n_problems = deprived.sum(axis=1)
         everyone = np.ones(rows.size, dtype=bool)
         measures = {
@@ -188,24 +199,24 @@ class Measurement:
             "ogs_participation": (in_school & (grade <= 4), use[:, s["ogs"]]),
             "but_social_participation_takeup": (but_eligible & (age >= 72) & (age < 180), use[:, s["but_social"]]),
             "kinderzuschlag_takeup": (status == STATUS_LOW_INCOME, use[:, s["kinderzuschlag"]]),
-            "welcome_visit_acceptance": (ch.first_born[rows] & (age >= 3) & (age <= 14), ch.ever[rows, s["welcome_visit"]]),
+            "welcome_visit_acceptance": (ch.first_born[rows] & (age >= 3) & (age <= 14), ever[:, s["welcome_visit"]]),
             "multiple_deprivation": (everyone, n_problems >= 3),
             "wellbeing": (everyone, n_problems == 0),
         }
         for k, dim in enumerate(DIMENSIONS):
             measures[f"deprivation_{dim}"] = (everyone, deprived[:, k])
-        measures |= self._chain_reach(rows, age, in_school, grade, use)
+        measures |= self._chain_reach(age, in_school, grade, use, ever)
         for k, service in enumerate(self.model.catalogue.ids):
             lo, hi = self.model.catalogue.services[service].ages_months
             in_ages = (age >= lo) & (age <= hi)
             measures[f"reach_{service}"] = (in_ages, use[:, k])
-            measures[f"ever_{service}"] = (in_ages, ch.ever[rows, k])
+            measures[f"ever_{service}"] = (in_ages, ever[:, k])
         self._add(t, rows, measures)
         self._household_snapshot(t, rows, status, use)
 
-    def _chain_reach(self, rows, age, in_school, grade, use) -> dict:
+    def _chain_reach(self, age, in_school, grade, use, ever) -> dict:
         """Per life phase: the children in it, and those the chain reaches now."""
-        visited = (age < 36) & self.model.pop.children.ever[rows][:, self.birth_contact].any(axis=1)
+        visited = (age < 36) & ever[:, self.birth_contact].any(axis=1)
         reached = use[:, self.support].any(axis=1) | visited
         phases = {
             "early_childhood": age < 36,
@@ -215,7 +226,7 @@ class Measurement:
             "transition": age >= 192,
         }
         measures = {f"chain_reach_{p}": (phases[p], reached) for p in CHAIN_PHASES}
-        everyone = np.ones(rows.size, dtype=bool)
+        everyone = np.ones(age.size, dtype=bool)
         measures["chain_reach_all"] = (everyone, reached)
         measures["service_reach_all"] = (everyone, use[:, self.any_service].any(axis=1) | visited)
         return measures
