@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from sim.levers import Levers
+from sim.mechanisms import development
 from sim.mechanisms.allocation import allocate
 from sim.mechanisms.takeup import (
     TRAIT_CODES,
@@ -251,7 +252,7 @@ def test_population_counts_balance():
     assert series["Kinder"].iloc[-1] * model.scale == pytest.approx(model.pop.children.alive.sum())
 
 
-def test_trait_codes_reproduce_household_traits_and_susceptibility():
+def test_trait_codes_reproduce_household_traits_susceptibility_and_drift():
     """The take-up engine looks susceptibility and need up by the trait bits of household_key:
     the same traits, and the same float32 values as computing them household by household."""
     model = PreventionChainModel("baseline", seed=1, scale=0.05, years=1, burn_in_years=1)
@@ -263,6 +264,12 @@ def test_trait_codes_reproduce_household_traits_and_susceptibility():
     assert (traits_of_code(code) == traits).all()
     assert (services.sus_by_traits[code] == services.sus_w[0] + traits @ services.sus_w[1:]).all()
     assert (services.need_by_traits[code] == need_score(traits, model.params)).all()
+    # The same for development's drift, which adds high education.
+    hh = pop.households
+    risk_traits = np.column_stack([traits, hh.high_education]).astype(np.float32)
+    by_code = development._traits_of_code(np.arange(development.TRAIT_CODES, dtype=np.uint8)) @ model.risk
+    assert (development._traits_of_code(development._trait_code(hh)) == risk_traits).all()
+    assert (by_code[development._trait_code(hh)] == risk_traits @ model.risk).all()
 
 
 # --- the two shared rules, as units --------------------------------------------------------

@@ -31,16 +31,14 @@ def step(model, t: int) -> None:
     pop, par = model.pop, model.params.development
     ch, hh = pop.children, pop.households
     # Drift is a household matter: compute it once per household, then hand it to the children.
-    traits_hh = np.stack(
-        [hh.status == 2, hh.status == 1, hh.single_parent, hh.low_education,
-         hh.other_language, ~hh.employed, hh.high_education],
-        axis=1,
-    ).astype(np.float32)
-    drift_hh = traits_hh @ model.risk
+    # It depends on the household's traits alone (and its Sozialraumtyp): computed for every
+    # combination of traits (the same float32 products as household by household) and looked up.
+    codes = np.arange(TRAIT_CODES, dtype=np.uint8)
+    drift_by_code = np.ascontiguousarray((_traits_of_code(codes) @ model.risk).T)
+    drift_by_domain = drift_by_code.take(_trait_code(hh), axis=1)  # (domains × households)
     typ = model.city_arrays.sozialraum_typ.take(hh.sozialraum)
-    drift_hh[:, SCHOOL] += par.neighbourhood_school_per_type * (typ - 1)
+    drift_by_domain[SCHOOL] += par.neighbourhood_school_per_type * (typ - 1)
     h = ch.hh
-    drift_by_domain = np.ascontiguousarray(drift_hh.T)
     other_language = hh.other_language.take(h)
     german = _german_effect(model, t, ch.use, other_language)
     noise = None
@@ -56,6 +54,26 @@ def step(model, t: int) -> None:
         if noise is not None:
             change += np.float32(par.noise_per_year) * noise[:, d]
         ch.dev[:, d] += change
+
+
+TRAIT_CODES = 128  # poverty status (two bits) and five 0/1 traits
+
+
+def _trait_code(hh) -> np.ndarray:
+    """A number per household for its RISK_TRAITS: status, then the five 0/1 traits, bit by bit."""
+    code = hh.status.astype(np.uint8)
+    for trait in (hh.single_parent, hh.low_education, hh.other_language, hh.employed, hh.high_education):
+        code = code * np.uint8(2) + trait
+    return code
+
+
+def _traits_of_code(code: np.ndarray) -> np.ndarray:
+    """(codes × RISK_TRAITS) 0/1 matrix of the households with these _trait_code numbers."""
+    status = code >> 5
+    return np.stack(
+        [status == 2, status == 1, (code >> 4) & 1, (code >> 3) & 1, (code >> 2) & 1, ((code >> 1) & 1) == 0, code & 1],
+        axis=1,
+    ).astype(np.float32)
 
 
 def _service_effect(use: np.ndarray, effects: np.ndarray) -> np.ndarray:
