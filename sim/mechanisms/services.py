@@ -436,13 +436,16 @@ class ServiceSystem:
         for s in range(use.shape[1]):
             any_new |= use[:, s] > ever[:, s]
         rows = np.flatnonzero(any_new)
-        new = use[rows] & ~ever[rows]
+        ever_rows = ever[rows]
+        new = use[rows] & ~ever_rows
         self.new_contacts = (rows, new)
         if rows.size == 0:
             return
-        ch.first_age[rows] = np.where(new, age[rows, None], ch.first_age[rows])
-        ever_rows = ever[rows] | new
-        ever[rows] = ever_rows
+        for s in np.flatnonzero(new.any(axis=0)):  # write only the new contacts, service by service
+            first = rows[new[:, s]]
+            ch.first_age[:, s][first] = age[first]
+            ever[:, s][first] = True
+        ever_rows |= new
         reached = (ever_rows.astype(np.float32) @ self.handover_matrix) > 0
         handover = ch.handover[rows]
         gained = reached & (ch.handover_draw[rows] < self.coordination) & ~handover
