@@ -89,6 +89,8 @@ class ServiceSystem:
         # an integer matrix product is ten times slower.
         self.handover_matrix = cat.handover_matrix().astype(np.float32)
         self.coordination = np.array([lev.coordination_level(svc.phase) for svc in self.svc], dtype=np.float32)
+        # The services a family can be handed over to at all.
+        self.handover_targets = np.flatnonzero(self.handover_matrix.any(axis=0) & (self.coordination > 0))
         city = model.city_arrays
         self.n_sr = city.sgb2_share.size
         self.bezirk = city.stadtbezirk.astype(np.int64) - 1
@@ -447,10 +449,12 @@ class ServiceSystem:
             ever[:, s][first] = True
         ever_rows |= new
         reached = (ever_rows.astype(np.float32) @ self.handover_matrix) > 0
-        handover = ch.handover[rows]
-        gained = reached & (ch.handover_draw[rows] < self.coordination) & ~handover
-        ch.handover[rows] = handover | gained
-        ch.takeup_pending[rows] |= gained  # a handover changes only its own service's decision
+        for s in self.handover_targets:  # service by service: only the reached rows are read
+            candidates = rows[reached[:, s]]
+            gained = candidates[(ch.handover_draw[:, s][candidates] < self.coordination[s])
+                                & ~ch.handover[:, s][candidates]]
+            ch.handover[:, s][gained] = True
+            ch.takeup_pending[:, s][gained] = True  # a handover changes only its own service's decision
         # Kita entry is the first contact with the first Kita service (use of a Kita without an
         # entry age can only be such a first contact: both are set here, together).
         entering = rows[new[:, self.kita].any(axis=1)]
