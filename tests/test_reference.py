@@ -4,8 +4,9 @@ Both run the status quo on a small city over several seeds; they draw different 
 so they agree in distribution, not bit for bit. For each key indicator (take-up and reach of every
 service, Kita, school entry, poverty, deprivation, the chain's reach, and the counts of children)
 a Welch t-test compares the values over seeds; a Bonferroni bound keeps the chance of a false
-alarm over all of them below FAMILY_ALPHA. The last test shows the check has teeth: a reference
-with one changed base rate fails it.
+alarm over all of them below FAMILY_ALPHA. The last two tests show the check has teeth: a reference
+with one changed base rate fails it, and so does one that lets low-income families use BuT without
+receiving Kinderzuschlag.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+import reference.model
 from reference import ReferenceModel
+from reference.agents import LOW_INCOME, SGB2
+from reference.providers import ServiceProvider
 from sim.model import PreventionChainModel
 from sim.params import load_params
 
@@ -45,6 +49,13 @@ BY_POVERTY = ("insufficient_german_at_school_entry", "kita_entry_before_36_month
 # Counts per run: children on 1 March, school starters, young people turning 18, first-borns, under-3s.
 COUNTS = ("child_sgb2_rate", "insufficient_german_at_school_entry", "neet_at_18", "welcome_visit_acceptance",
           "u3_care_coverage")
+# BuT is for SGB II households and for low-income households that receive Kinderzuschlag/Wohngeld
+# (services.yaml: but_eligible). Per eligibility group: take-up among the eligible, and use among
+# all children of the group (in the low-income group only those whose family receives Kinderzuschlag
+# may use BuT; the take-up figures alone, whose denominators require that receipt, would not show it).
+BY_BUT_ELIGIBILITY = ("but_social_participation_takeup", "but_any_component_takeup", "reach_but_social",
+                      "reach_but_lunch")
+BUT_ELIGIBILITY_GROUPS = ("sgb2", "low_income")
 
 
 def key_figures(table: pd.DataFrame) -> pd.Series:
@@ -56,6 +67,9 @@ def key_figures(table: pd.DataFrame) -> pd.Series:
             figures[("value", name, group)] = table.loc[(name, group), "value"]
     for name in COUNTS:
         figures[("count", name, "all")] = table.loc[(name, "all"), "denominator"]
+    for name in BY_BUT_ELIGIBILITY:
+        for group in BUT_ELIGIBILITY_GROUPS:
+            figures[("value", name, group)] = table.loc[(name, group), "value"]
     return pd.Series(figures, dtype=float)
 
 
@@ -66,6 +80,22 @@ def run_engine(seed: int, params=None) -> pd.Series:
 
 def run_reference(seed: int, params=None) -> pd.Series:
     return key_figures(ReferenceModel("baseline", seed=seed, params=params, **SETTINGS).run().indicators())
+
+
+class ProviderIgnoringKinderzuschlag(ServiceProvider):
+    """A broken BuT rule: every low-income child may use BuT, whether its family receives
+    Kinderzuschlag or not."""
+
+    def eligible(self, child, t: int) -> bool:
+        if self.svc.eligibility == "but_eligible":
+            return child.household.status in (SGB2, LOW_INCOME)
+        return super().eligible(child, t)
+
+
+def run_reference_ignoring_kinderzuschlag(seed: int, params=None) -> pd.Series:
+    # Runs in a worker process of `runs`, so the broken rule stays in that process.
+    reference.model.ServiceProvider = ProviderIgnoringKinderzuschlag
+    return run_reference(seed, params)
 
 
 def runs(function, seeds, params) -> pd.DataFrame:
@@ -111,3 +141,12 @@ def test_the_comparison_notices_a_changed_rule(engine_runs, fixed_params):
     reference_runs = runs(run_reference, list(REFERENCE_SEEDS)[:4], broken)
     differing = disagreements(engine_runs, reference_runs)
     assert "welcome_visit_acceptance" in set(differing["indicator"])
+
+
+def test_the_comparison_notices_but_without_kinderzuschlag(engine_runs, fixed_params):
+    """A reference that lets low-income children use BuT without Kinderzuschlag fails on BuT use in
+    the low-income group."""
+    reference_runs = runs(run_reference_ignoring_kinderzuschlag, list(REFERENCE_SEEDS), fixed_params)
+    differing = disagreements(engine_runs, reference_runs)
+    flagged = set(zip(differing["indicator"], differing["subgroup"]))
+    assert {("reach_but_social", "low_income"), ("reach_but_lunch", "low_income")} & flagged, differing.to_string()
