@@ -36,7 +36,7 @@ clean:
 	rm -rf $(VENV) results/*.csv results/*.parquet
 
 # Speed and memory (medians over fresh processes, one thread each), the speed-up over the per-agent
-# reference (tests/reference/), sweep throughput and the UI's default comparison: about ten minutes.
+# reference (tests/reference/), sweep throughput and the UI's default comparison: about seven minutes.
 # Writes results/benchmarks.json and results/benchmarks.png; `$(PY) experiments/benchmark.py --table`
 # prints the README table from the json.
 bench: $(STAMP)

@@ -51,6 +51,7 @@ SYNTHETIC_NOTE = (
 def de(value: float, digits: int = 1, sign: bool = False) -> str:
     if value is None or pd.isna(value):
         return "–"
+    value = round(float(value), digits) + 0.0  # no "-0" for a tiny negative number
     text = f"{value:+,.{digits}f}" if sign else f"{value:,.{digits}f}"
     return text.replace(",", "\u202f").replace(".", ",")
 
