@@ -70,7 +70,7 @@ class PreventionChainModel(mesa.Model):
         self.n_months = 12 * self.n_years_total
         self.t = 0
         self.city_arrays = CityArrays.from_table(self.city.table)
-        self.risk = development.risk_matrix(self.params)
+        self.drift_by_code = development.drift_by_code(self.params)
         self.pop = Population(self.city_arrays, self.params, len(self.catalogue), self.seed, self.scale, t0=0,
                               household_unit=np.array([s.unit == "household" for s in self.catalogue.services.values()]))
         self.services = ServiceSystem(self)

@@ -267,9 +267,9 @@ def test_trait_codes_reproduce_household_traits_susceptibility_and_drift():
     # The same for development's drift, which adds high education.
     hh = pop.households
     risk_traits = np.column_stack([traits, hh.high_education]).astype(np.float32)
-    by_code = development._traits_of_code(np.arange(development.TRAIT_CODES, dtype=np.uint8)) @ model.risk
-    assert (development._traits_of_code(development._trait_code(hh)) == risk_traits).all()
-    assert (by_code[development._trait_code(hh)] == risk_traits @ model.risk).all()
+    code = development.risk_code(hh)
+    assert (development.risk_traits_of_code(code) == risk_traits).all()
+    assert (model.drift_by_code.T[code] == risk_traits @ development.risk_matrix(model.params)).all()
 
 
 # --- the two shared rules, as units --------------------------------------------------------

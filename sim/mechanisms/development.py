@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import rng
+from sim.mechanisms.takeup import TRAIT_CODES, household_key, traits_of_code
 from sim.params import DEVELOPMENT_DOMAINS, RISK_TRAITS, ModelParams
 
 GERMAN = DEVELOPMENT_DOMAINS.index("german")
@@ -30,12 +31,9 @@ def step(model, t: int) -> None:
     than selecting, and never read)."""
     pop, par = model.pop, model.params.development
     ch, hh = pop.children, pop.households
-    # Drift is a household matter: compute it once per household, then hand it to the children.
-    # It depends on the household's traits alone (and its Sozialraumtyp): computed for every
-    # combination of traits (the same float32 products as household by household) and looked up.
-    codes = np.arange(TRAIT_CODES, dtype=np.uint8)
-    drift_by_code = np.ascontiguousarray((_traits_of_code(codes) @ model.risk).T)
-    drift_by_domain = drift_by_code.take(_trait_code(hh), axis=1)  # (domains × households)
+    # Drift is a household matter: looked up per household by its traits (model.drift_by_code),
+    # then handed to the children.
+    drift_by_domain = model.drift_by_code.take(risk_code(hh), axis=1)  # (domains × households)
     typ = model.city_arrays.sozialraum_typ.take(hh.sozialraum)
     drift_by_domain[SCHOOL] += par.neighbourhood_school_per_type * (typ - 1)
     h = ch.hh
@@ -56,24 +54,22 @@ def step(model, t: int) -> None:
         ch.dev[:, d] += change
 
 
-TRAIT_CODES = 128  # poverty status (two bits) and five 0/1 traits
+def risk_code(hh) -> np.ndarray:
+    """A number per household for its RISK_TRAITS: the take-up traits (the low bits of
+    takeup.household_key) and, as the lowest bit, high education."""
+    return (household_key(hh) % TRAIT_CODES) * 2 + hh.high_education
 
 
-def _trait_code(hh) -> np.ndarray:
-    """A number per household for its RISK_TRAITS: status, then the five 0/1 traits, bit by bit."""
-    code = hh.status.astype(np.uint8)
-    for trait in (hh.single_parent, hh.low_education, hh.other_language, hh.employed, hh.high_education):
-        code = code * np.uint8(2) + trait
-    return code
+def risk_traits_of_code(code: np.ndarray) -> np.ndarray:
+    """(codes × RISK_TRAITS) 0/1 matrix of the households with these risk_code numbers."""
+    return np.column_stack([traits_of_code(code >> 1), code & 1]).astype(np.float32)
 
 
-def _traits_of_code(code: np.ndarray) -> np.ndarray:
-    """(codes × RISK_TRAITS) 0/1 matrix of the households with these _trait_code numbers."""
-    status = code >> 5
-    return np.stack(
-        [status == 2, status == 1, (code >> 4) & 1, (code >> 3) & 1, (code >> 2) & 1, ((code >> 1) & 1) == 0, code & 1],
-        axis=1,
-    ).astype(np.float32)
+def drift_by_code(params: ModelParams) -> np.ndarray:
+    """(domains × risk codes) yearly drift of every combination of household traits: the same
+    float32 products as household by household, computed once per model."""
+    codes = np.arange(2 * TRAIT_CODES)
+    return np.ascontiguousarray((risk_traits_of_code(codes) @ risk_matrix(params)).T)
 
 
 def _service_effect(use: np.ndarray, effects: np.ndarray) -> np.ndarray:
