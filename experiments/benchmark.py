@@ -195,6 +195,8 @@ def chart(report: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from sim.results import write_figure
+
     scaling = report["scaling"]["points"]
     n = [p["children_start"] for p in scaling]
     secs = [p["total_s"] for p in scaling]
@@ -231,7 +233,7 @@ def chart(report: dict, path: Path) -> None:
     fig.suptitle(f"Präventionskette-Sim, Status quo, synthetisches Düsseldorf · gemessen {report['date']} auf "
                  f"{m['cpu']} ({m['cores']} Kerne), 1 Thread je Lauf", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    write_figure(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -242,6 +244,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", type=Path, default=RESULTS / "benchmarks.json")
     parser.add_argument("--table", action="store_true", help="print the README table from an existing benchmarks.json and stop")
     args = parser.parse_args(argv)
+    from sim.results import write_text  # (here, not at the top: the timed children import only what they time)
+
     if args.table:
         report = json.loads(args.out.read_text())
         print(markdown_table(report))
@@ -279,10 +283,7 @@ def main(argv=None) -> dict:
     say("UI default comparison")
     report["ui_default"] = repeated(repeats, "ui_default")
     report["seconds"] = time.perf_counter() - started
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    tmp.replace(args.out)
+    write_text(json.dumps(report, indent=2, ensure_ascii=False), args.out)
     chart(report, args.out.with_suffix(".png"))
     say(f"written {args.out} and {args.out.with_suffix('.png')}")
     print(json.dumps(summary(report), indent=2, ensure_ascii=False))
