@@ -101,7 +101,6 @@ class Population:
                 "school_start": (np.int32, (), 0),
                 "arrived": (np.int32, (), 0),
                 "dev": (np.float32, (len(DEVELOPMENT_DOMAINS),), 0.0),
-                "propensity": (np.float32, (S,), 1.0),
                 "use": (bool, (S,), False),
                 "ever": (bool, (S,), False),
                 "first_age": (np.int16, (S,), -1),
@@ -109,7 +108,6 @@ class Population:
                 "place": (np.int16, (S,), -1),
                 "waiting": (bool, (S,), False),
                 "handover": (bool, (S,), False),
-                "handover_draw": (np.float32, (S,), 1.0),
                 # Cached take-up decision (propensity below the take-up probability), re-made by
                 # sim.mechanisms.services where pending; new rows start pending.
                 "takes_up": (bool, (S,), False),
@@ -189,7 +187,7 @@ class Population:
         count = hh_rows.size
         cid = self._ids("cid", count)
         dev = ndtri(rng.uniforms_by_stream(self.seed, [f"dev0:{k}" for k in DEVELOPMENT_DOMAINS], cid))
-        rows = self.children.append(
+        return self.children.append(
             count,
             cid=cid,
             alive=True,
@@ -200,22 +198,24 @@ class Population:
             arrived=t,
             dev=dev,
         )
-        self._draw_propensities(rows)
-        return rows
 
-    def _draw_propensities(self, rows: np.ndarray) -> None:
-        """Each child's fixed propensity for each service, correlated within the family."""
+    # A child's propensities and handover draws are fixed numbers of its id (sim.rng), so they
+    # are computed when a decision needs them rather than stored: most are needed only for the
+    # few children at a decision in a month, and a stored copy of each would cost memory and
+    # the time to draw it for every child at birth or arrival.
+    def propensity(self, s: int, rows: np.ndarray) -> np.ndarray:
+        """Each child's fixed propensity for service s, correlated within the family
+        (household-wide services draw one number per household)."""
         ch, hh = self.children, self.households
         rho = self.params.demography.propensity_correlation
-        S = self.n_services
-        hid = hh.hid[ch.hh[rows]]
-        cid = ch.cid[rows]
-        z_family = hh.z[ch.hh[rows]]
-        # All services in one pass: each service's own number comes from the household or child id.
-        ids = np.where(self.household_unit, hid[:, None], cid[:, None])
-        own = ndtri(rng.uniforms_by_stream(self.seed, [f"prop:{s}" for s in range(S)], ids))
-        ch.propensity[rows] = ndtr((rho * z_family)[:, None] + np.sqrt(1 - rho**2) * own)
-        ch.handover_draw[rows] = rng.uniforms_by_stream(self.seed, [f"handover:{s}" for s in range(S)], cid)
+        h = ch.hh[rows]
+        ids = hh.hid[h] if self.household_unit[s] else ch.cid[rows]
+        own = rng.normals(self.seed, f"prop:{s}", ids)
+        return ndtr(rho * hh.z[h] + np.sqrt(1 - rho**2) * own).astype(np.float32)
+
+    def handover_draw(self, s: int, rows: np.ndarray) -> np.ndarray:
+        """Each child's fixed number that decides whether a warm handover to service s reaches it."""
+        return rng.uniforms(self.seed, f"handover:{s}", self.children.cid[rows]).astype(np.float32)
 
     def _build(self, scale: float, t0: int) -> None:
         """Initial city: children by Sozialraum and age band, grouped into households."""

@@ -317,3 +317,7 @@ def test_allocation_respects_priority_and_free_places(data, n_groups, n):
         assert got == min(int(free[g]), int(mine.sum())), "a free place stayed empty while someone waited"
         if accepted[mine].any() and (~accepted[mine]).any():
             assert key[mine & accepted].min() >= key[mine & ~accepted].max(), "a lower priority beat a higher one"
+        for k in np.unique(key[mine]):
+            same = mine & (key == k)
+            if (same & accepted).any() and (same & ~accepted).any():
+                assert tiebreak[same & accepted].max() < tiebreak[same & ~accepted].min(), "at equal priority the tiebreak was ignored"

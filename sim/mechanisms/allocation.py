@@ -38,12 +38,18 @@ def allocate(groups: np.ndarray, free: np.ndarray, key: np.ndarray,
             return accepted
     g = groups[contested]
     if (g == g[0]).all():
-        # One queue (a city-wide caseload): nobody below the k-th highest priority can get one
-        # of the k places, so only the applicants at or above it are sorted.
+        # One queue (a city-wide caseload): everyone above the k-th highest priority gets one of
+        # the k places, and of those at it the ones with the lowest tiebreaks fill the rest; no
+        # sort needed, and tiebreaks only for the applicants at the cut.
         k = int(free[g[0]])
-        cut = np.partition(key[contested], contested.size - k)[contested.size - k]
-        contested = contested[key[contested] >= cut]
-        g = groups[contested]
+        kc = key[contested]
+        cut = np.partition(kc, kc.size - k)[kc.size - k]
+        accepted[contested[kc > cut]] = True
+        tied = contested[kc == cut]
+        rest = k - int(np.count_nonzero(kc > cut))
+        tb = tiebreak(tied) if callable(tiebreak) else tiebreak[tied]
+        accepted[tied[np.argpartition(tb, rest - 1)[:rest]]] = True
+        return accepted
     tb = tiebreak(contested) if callable(tiebreak) else tiebreak[contested]
     order = np.lexsort((tb, -key[contested], g))
     g = g[order]

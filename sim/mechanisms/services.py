@@ -246,7 +246,7 @@ class ServiceSystem:
         pending = ch.takeup_pending[:, s]
         rows = np.flatnonzero(candidates & pending)
         if rows.size:
-            propensity = ch.propensity[:, s][rows]
+            propensity = self.model.pop.propensity(s, rows)
             # For places also whether a place further away would be taken.
             p, p_far = self._probability(s, rows, ctx, far=self.local_places[s])
             ch.takes_up[:, s][rows] = propensity < p
@@ -451,8 +451,8 @@ class ServiceSystem:
         reached = (ever_rows.astype(np.float32) @ self.handover_matrix) > 0
         for s in self.handover_targets:  # service by service: only the reached rows are read
             candidates = rows[reached[:, s]]
-            gained = candidates[(ch.handover_draw[:, s][candidates] < self.coordination[s])
-                                & ~ch.handover[:, s][candidates]]
+            candidates = candidates[~ch.handover[:, s][candidates]]
+            gained = candidates[self.model.pop.handover_draw(s, candidates) < self.coordination[s]]
             ch.handover[:, s][gained] = True
             ch.takeup_pending[:, s][gained] = True  # a handover changes only its own service's decision
         # Kita entry is the first contact with the first Kita service (use of a Kita without an
