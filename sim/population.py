@@ -101,6 +101,11 @@ class Population:
                 "school_start": (np.int32, (), 0),
                 "arrived": (np.int32, (), 0),
                 "dev": (np.float32, (len(DEVELOPMENT_DOMAINS),), 0.0),
+                # The monthly change of dev and the services used when it was made
+                # (sim.mechanisms.development); new rows start without one.
+                "dev_rate": (np.float32, (len(DEVELOPMENT_DOMAINS),), 0.0),
+                "rate_ready": (bool, (), False),
+                "use_seen": (bool, (S,), False),
                 "use": (bool, (S,), False),
                 "ever": (bool, (S,), False),
                 "first_age": (np.int16, (S,), -1),

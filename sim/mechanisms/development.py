@@ -28,30 +28,65 @@ def risk_matrix(params: ModelParams) -> np.ndarray:
 
 def step(model, t: int) -> None:
     """One month of development for every row (rows of departed children are updated too: cheaper
-    than selecting, and never read)."""
+    than selecting, and never read).
+
+    A child's monthly change (drift + service effects) / 12 is kept in `dev_rate` and re-made
+    only for the rows whose inputs changed: the services used, the household's traits or
+    Sozialraum, or the 36-month mark of the German effect. So a month costs one addition per
+    domain, with exactly the float32 results of re-making every row."""
+    pop, par = model.pop, model.params.development
+    ch = pop.children
+    stale = _stale_rows(model, t)
+    if stale.size:
+        _refresh_rates(model, t, stale)
+    noise = None
+    if t % 12 == 7:  # random change once a year, in August
+        noise = rng.generator(model.seed, "development", t).standard_normal((ch.n, len(DEVELOPMENT_DOMAINS)), dtype=np.float32)
+    for d in range(len(DEVELOPMENT_DOMAINS)):  # domain by domain over contiguous columns
+        if noise is None:
+            ch.dev[:, d] += ch.dev_rate[:, d]
+        else:
+            ch.dev[:, d] += ch.dev_rate[:, d] + np.float32(par.noise_per_year) * noise[:, d]
+
+
+def _stale_rows(model, t: int) -> np.ndarray:
+    """Rows whose dev_rate no longer fits: new rows, a changed family (this month's household
+    keys, see ServiceSystem._mark_family_changes), a changed use of a service with an effect,
+    or the 36th month of age (early German ends)."""
+    ch = model.pop.children
+    stale = ~ch.rate_ready
+    stale[model.services.family_changed] = True
+    stale |= (t - ch.birth) == EARLY_MONTHS
+    for s in model.services.effective:
+        stale |= ch.use[:, s] != ch.use_seen[:, s]
+    return np.flatnonzero(stale)
+
+
+def _refresh_rates(model, t: int, rows: np.ndarray) -> None:
+    """dev_rate of these rows, in the float32 arithmetic of (drift + effect) / 12 that the
+    results are calibrated on."""
     pop, par = model.pop, model.params.development
     ch, hh = pop.children, pop.households
-    # Drift is a household matter: looked up per household by its traits (model.drift_by_code),
-    # then handed to the children.
-    drift_by_domain = model.drift_by_code.take(risk_code(hh), axis=1)  # (domains × households)
-    typ = model.city_arrays.sozialraum_typ.take(hh.sozialraum)
-    drift_by_domain[SCHOOL] += par.neighbourhood_school_per_type * (typ - 1)
-    h = ch.hh
-    other_language = hh.other_language.take(h)
-    german = _german_effect(model, t, ch.use, other_language)
-    noise = None
-    if t % 12 == 7:
-        noise = rng.generator(model.seed, "development", t).standard_normal((ch.n, len(DEVELOPMENT_DOMAINS)), dtype=np.float32)
-    # Domain by domain over contiguous columns, in the float32 arithmetic of
-    # (drift + effect) / 12 (+ noise in August) that the results are calibrated on.
+    h = ch.hh[rows]
+    key = model.services.household_key.take(h)
+    # Drift is a household matter, looked up by its traits (model.drift_by_code).
+    drift = model.drift_by_code.take((key % TRAIT_CODES) * 2 + hh.high_education[h], axis=1)  # (domains × rows)
+    typ = model.city_arrays.sozialraum_typ.take(hh.sozialraum[h])
+    drift[SCHOOL] += par.neighbourhood_school_per_type * (typ - 1)
+    # Column by column, and only the services with an effect (the others are never read).
+    use = np.zeros((rows.size, ch.use.shape[1]), dtype=bool, order="F")
+    for s in model.services.effective:
+        use[:, s] = ch.use[:, s].take(rows)
+    early = t - ch.birth[rows] < EARLY_MONTHS
+    german = _german_effect(model, use, hh.other_language[h], early)
     for d in range(len(DEVELOPMENT_DOMAINS)):
-        effect = german if d == GERMAN else _service_effect(ch.use, model.services.effect_matrix[:, d])
-        change = drift_by_domain[d].take(h)
-        change += effect
+        effect = german if d == GERMAN else _service_effect(use, model.services.effect_matrix[:, d])
+        change = drift[d] + effect
         change *= np.float32(1.0 / 12.0)
-        if noise is not None:
-            change += np.float32(par.noise_per_year) * noise[:, d]
-        ch.dev[:, d] += change
+        ch.dev_rate[:, d][rows] = change
+    ch.rate_ready[rows] = True
+    for s in model.services.effective:
+        ch.use_seen[:, s][rows] = use[:, s]
 
 
 def risk_code(hh) -> np.ndarray:
@@ -81,9 +116,9 @@ def _service_effect(use: np.ndarray, effects: np.ndarray) -> np.ndarray:
     return total
 
 
-def _german_effect(model, t: int, use: np.ndarray, other_language: np.ndarray) -> np.ndarray:
+def _german_effect(model, use: np.ndarray, other_language: np.ndarray, early: np.ndarray) -> np.ndarray:
     """German: services for every child, plus those only for children not speaking German at
-    home (plusKITA), weighted up for other-language children and before 36 months."""
+    home (plusKITA), weighted up for other-language children and before 36 months (`early`)."""
     par = model.params.development
     effects = model.services.effect_matrix
     german = _service_effect(use, effects[:, 4])
@@ -91,6 +126,5 @@ def _german_effect(model, t: int, use: np.ndarray, other_language: np.ndarray) -
     # The four weights (other language or not × before 36 months or not), as float64 products.
     weights = np.array([1.0, EARLY_GERMAN_MULTIPLIER, par.german_effect_multiplier_other_language,
                         par.german_effect_multiplier_other_language * EARLY_GERMAN_MULTIPLIER])
-    early = t - model.pop.children.birth < EARLY_MONTHS
     multiplier = weights.take(2 * other_language.view(np.int8) + early)
     return (german * multiplier).astype(np.float32)

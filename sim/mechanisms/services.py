@@ -126,6 +126,7 @@ class ServiceSystem:
         # not spoken at home (plusKITA); development.step combines them.
         self.effect_matrix = np.column_stack(
             [self.effects, np.where(only_other, 0.0, german), np.where(only_other, german, 0.0)]).astype(np.float32)
+        self.effective = np.flatnonzero(self.effect_matrix.any(axis=1))  # the services with any effect
         # This month's first contacts: the rows that made one, and (rows × services) which.
         self.new_contacts = (np.zeros(0, dtype=np.int64), np.zeros((0, S), dtype=bool))
 
@@ -259,14 +260,18 @@ class ServiceSystem:
 
     def _mark_family_changes(self) -> np.ndarray:
         """Mark every decision pending for children whose family changed (traits, poverty
-        status, employment, Sozialraum). New children start pending. Returns household_key."""
+        status, employment, Sozialraum). New children start pending. Returns household_key,
+        which is also kept for this month, with the rows of `family_changed` (development reads both)."""
         ch, hh = self.model.pop.children, self.model.pop.households
         key = household_key(hh)
         changed = key != hh.takeup_key
+        self.family_changed = np.zeros(0, dtype=np.int64)
         if changed.any():
             hh.takeup_key[changed] = key[changed]
             # By row index: assigning through a boolean mask over all rows is far slower.
-            ch.takeup_pending[np.flatnonzero(changed[ch.hh])] = True
+            self.family_changed = np.flatnonzero(changed[ch.hh])
+            ch.takeup_pending[self.family_changed] = True
+        self.household_key = key
         return key
 
     def _mark_service_inputs(self, s: int) -> None:
