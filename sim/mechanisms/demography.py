@@ -53,12 +53,14 @@ def poverty(pop: Population, t: int) -> None:
     status = hh.status[alive]
     hid = hh.hid[alive]
     u = rng.uniforms(pop.seed, "poverty", hid, t)
-    r = np.clip(city.sgb2_share[sr], 0, 0.95)
-    q = np.clip(city.low_income_share[sr] / np.maximum(1 - r, 1e-6), 0, 0.95)
+    # The hazards per Sozialraum, then per household.
+    r = np.clip(city.sgb2_share, 0, 0.95)
+    q = np.clip(city.low_income_share / np.maximum(1 - r, 1e-6), 0, 0.95)
     exit_sgb2 = monthly(d.sgb2_exit_per_year)
     exit_low = monthly(d.low_income_exit_per_year)
-    enter_sgb2 = exit_sgb2 * r / (1 - r)
-    enter_low = exit_low * q / (1 - q)
+    enter_sgb2 = (exit_sgb2 * r / (1 - r)).take(sr)
+    enter_low = (exit_low * q / (1 - q)).take(sr)
+    q = q.take(sr)
     new = status.copy()
     is_sgb2 = status == STATUS_SGB2
     leaves = is_sgb2 & (u < exit_sgb2)
