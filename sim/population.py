@@ -113,6 +113,7 @@ class Population:
                 "place": (np.int16, (S,), -1),
                 "waiting": (bool, (S,), False),
                 "handover": (bool, (S,), False),
+                "handover_drawn": (bool, (S,), False),  # the handover draw was made (sim.mechanisms.services)
                 # Cached take-up decision (propensity below the take-up probability), re-made by
                 # sim.mechanisms.services where pending; new rows start pending.
                 "takes_up": (bool, (S,), False),

@@ -456,7 +456,10 @@ class ServiceSystem:
         reached = (ever_rows.astype(np.float32) @ self.handover_matrix) > 0
         for s in self.handover_targets:  # service by service: only the reached rows are read
             candidates = rows[reached[:, s]]
-            candidates = candidates[~ch.handover[:, s][candidates]]
+            # A child's handover draw is fixed and coordination is a lever, fixed for the run: one
+            # draw per child and target decides for good.
+            candidates = candidates[~ch.handover_drawn[:, s][candidates]]
+            ch.handover_drawn[:, s][candidates] = True
             gained = candidates[self.model.pop.handover_draw(s, candidates) < self.coordination[s]]
             ch.handover[:, s][gained] = True
             ch.takeup_pending[:, s][gained] = True  # a handover changes only its own service's decision
