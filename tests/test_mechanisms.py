@@ -268,7 +268,7 @@ def test_trait_codes_reproduce_household_traits_susceptibility_and_drift():
     # The same for development's drift, which adds high education.
     hh = pop.households
     risk_traits = np.column_stack([traits, hh.high_education]).astype(np.float32)
-    code = development.risk_code(hh)
+    code = development.risk_code(household_key(hh), hh.high_education)
     assert (development.risk_traits_of_code(code) == risk_traits).all()
     assert (model.drift_by_code.T[code] == risk_traits @ development.risk_matrix(model.params)).all()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import rng
-from sim.mechanisms.takeup import TRAIT_CODES, household_key, traits_of_code
+from sim.mechanisms.takeup import TRAIT_CODES, traits_of_code
 from sim.params import DEVELOPMENT_DOMAINS, RISK_TRAITS, ModelParams
 
 GERMAN = DEVELOPMENT_DOMAINS.index("german")
@@ -70,7 +70,7 @@ def _refresh_rates(model, t: int, rows: np.ndarray) -> None:
     h = ch.hh[rows]
     key = model.services.household_key.take(h)
     # Drift is a household matter, looked up by its traits (model.drift_by_code).
-    drift = model.drift_by_code.take((key % TRAIT_CODES) * 2 + hh.high_education[h], axis=1)  # (domains × rows)
+    drift = model.drift_by_code.take(risk_code(key, hh.high_education[h]), axis=1)  # (domains × rows)
     typ = model.city_arrays.sozialraum_typ.take(hh.sozialraum[h])
     drift[SCHOOL] += par.neighbourhood_school_per_type * (typ - 1)
     # Column by column, and only the services with an effect (the others are never read).
@@ -89,10 +89,10 @@ def _refresh_rates(model, t: int, rows: np.ndarray) -> None:
         ch.use_seen[:, s][rows] = use[:, s]
 
 
-def risk_code(hh) -> np.ndarray:
-    """A number per household for its RISK_TRAITS: the take-up traits (the low bits of
-    takeup.household_key) and, as the lowest bit, high education."""
-    return (household_key(hh) % TRAIT_CODES) * 2 + hh.high_education
+def risk_code(key: np.ndarray, high_education: np.ndarray) -> np.ndarray:
+    """A number per household for its RISK_TRAITS, from its take-up key (takeup.household_key,
+    whose low bits are the take-up traits) and, as the lowest bit, high education."""
+    return (key % TRAIT_CODES) * 2 + high_education
 
 
 def risk_traits_of_code(code: np.ndarray) -> np.ndarray:
