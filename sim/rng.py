@@ -18,15 +18,17 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MASK = (1 << 64) - 1
 _TO_UNIT = 1.0 / 9007199254740992.0
+# The shifts as numpy scalars made once: a draw for a few children is dominated by per-call costs.
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser: a bijection on uint64 with good avalanche (in place)."""
-    x ^= x >> np.uint64(30)
+    x ^= x >> _S30
     x *= _M1
-    x ^= x >> np.uint64(27)
+    x ^= x >> _S27
     x *= _M2
-    x ^= x >> np.uint64(31)
+    x ^= x >> _S31
     return x
 
 
@@ -67,10 +69,13 @@ def uniforms_by_stream(seed: int, streams: list[str], ids: np.ndarray, t: int = 
 
 
 def _hash_to_unit(ids: np.ndarray, key) -> np.ndarray:
-    with np.errstate(over="ignore"):
+    if ids.ndim:  # (array arithmetic wraps silently; only numpy scalars warn on overflow)
         x = _mix((ids * _GOLDEN) ^ key)
-    x >>= np.uint64(11)
-    u = x.astype(np.float64)
+    else:
+        with np.errstate(over="ignore"):
+            x = _mix((ids * _GOLDEN) ^ key)
+    x >>= _S11
+    u = x.view(np.int64).astype(np.float64)  # (below 2**53 after the shift: exact, and faster than from uint64)
     u += 0.5
     u *= _TO_UNIT
     return u
