@@ -459,6 +459,8 @@ class ServiceSystem:
             # A child's handover draw is fixed and coordination is a lever, fixed for the run: one
             # draw per child and target decides for good.
             candidates = candidates[~ch.handover_drawn[:, s][candidates]]
+            if candidates.size == 0:
+                continue
             ch.handover_drawn[:, s][candidates] = True
             gained = candidates[self.model.pop.handover_draw(s, candidates) < self.coordination[s]]
             ch.handover[:, s][gained] = True
