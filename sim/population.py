@@ -69,7 +69,6 @@ class Population:
         self.city = city
         self.params = params
         self.seed = seed
-        self.n_services = n_services
         n_children = int(city.children_by_band.sum() * scale * 1.3) + 1000
         S = n_services
         self.households = ArrayTable(

@@ -61,11 +61,11 @@ def uniforms(seed: int, stream: str, ids: np.ndarray, t: int = 0) -> np.ndarray:
 
 
 def uniforms_by_stream(seed: int, streams: list[str], ids: np.ndarray, t: int = 0) -> np.ndarray:
-    """(ids × streams): column k holds uniforms(seed, streams[k], ids, t), or, if ids is
-    (n × streams), uniforms(seed, streams[k], ids[:, k], t). One pass instead of one per stream."""
+    """(ids × streams): column k holds uniforms(seed, streams[k], ids, t). One pass instead of
+    one per stream."""
     ids = np.asarray(ids, dtype=np.uint64)
     keys = np.array([_key(int(seed), stream, int(t)) for stream in streams], dtype=np.uint64)
-    return _hash_to_unit(ids if ids.ndim == 2 else ids[:, None], keys)
+    return _hash_to_unit(ids[:, None], keys)
 
 
 def _hash_to_unit(ids: np.ndarray, key) -> np.ndarray:
