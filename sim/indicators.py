@@ -147,42 +147,36 @@ class Accumulator:
         """Tidy table: indicator, (year,) subgroup_type, subgroup, numerator, denominator, value.
 
         Adds the derived subgroups non_sgb2, any_low_income and the gap SGB II − non-SGB II.
+        Built as one frame from (indicator × subgroup) arrays: a frame per indicator and year
+        made the table the slowest part of a small run.
         """
-        sel = np.array([True] * self.n_years) if years is None else np.isin(
-            np.arange(self.n_years) + self.first_year, list(years))
-        frames = []
-        year_list = (np.arange(self.n_years)[sel] + self.first_year).tolist() if by_year else [None]
-        for name in self.num:
-            for year in year_list:
-                rows = sel if year is None else (np.arange(self.n_years) + self.first_year == year)
-                num = self.num[name][rows].sum(axis=0)
-                den = self.den[name][rows].sum(axis=0)
-                frames.append(self._frame(name, year, num, den))
-        if not frames:
-            return pd.DataFrame(columns=["indicator", "subgroup_type", "subgroup", "numerator", "denominator", "value"])
-        out = pd.concat(frames, ignore_index=True)
-        if not by_year:
-            out = out.drop(columns="year")
-        return out
-
-    def _frame(self, name: str, year, num: np.ndarray, den: np.ndarray) -> pd.DataFrame:
-        types = [g[0] for g in self.index.groups]
-        labels = [g[1] for g in self.index.groups]
-        # Derived poverty groups: 1 not_poor, 2 low_income, 3 sgb2.
-        extra_num = [num[1] + num[2], num[2] + num[3]]
-        extra_den = [den[1] + den[2], den[2] + den[3]]
-        num = np.concatenate([num, extra_num])
-        den = np.concatenate([den, extra_den])
-        types += ["poverty", "poverty"]
-        labels += ["non_sgb2", "any_low_income"]
+        all_years = np.arange(self.n_years) + self.first_year
+        sel = np.ones(self.n_years, dtype=bool) if years is None else np.isin(all_years, list(years))
+        columns = ["indicator", *(["year"] if by_year else []), "subgroup_type", "subgroup", "numerator", "denominator", "value"]
+        if not self.num:
+            return pd.DataFrame(columns=columns)
+        year_list = all_years[sel].tolist() if by_year else [None]
+        blocks = [(name, year) for name in self.num for year in year_list]
+        # One row per block (indicator, year), one column per subgroup.
+        num = np.stack([self.num[name][sel if year is None else all_years == year].sum(axis=0) for name, year in blocks])
+        den = np.stack([self.den[name][sel if year is None else all_years == year].sum(axis=0) for name, year in blocks])
+        # Derived poverty groups (columns 1 not_poor, 2 low_income, 3 sgb2): non_sgb2, any_low_income.
+        num = np.column_stack([num, num[:, 1] + num[:, 2], num[:, 2] + num[:, 3]])
+        den = np.column_stack([den, den[:, 1] + den[:, 2], den[:, 2] + den[:, 3]])
         with np.errstate(invalid="ignore", divide="ignore"):
             value = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
-        frame = pd.DataFrame({"indicator": name, "year": year, "subgroup_type": types, "subgroup": labels,
-                              "numerator": num, "denominator": den, "value": value})
-        gap = value[3] - value[-2]
-        gap_row = pd.DataFrame({"indicator": [name], "year": [year], "subgroup_type": ["poverty"], "subgroup": ["gap"],
-                                "numerator": [np.nan], "denominator": [np.nan], "value": [gap]})
-        return pd.concat([frame, gap_row], ignore_index=True)
+        gap = value[:, 3] - value[:, -2]  # SGB II − non-SGB II; no numerator or denominator of its own
+        nan = np.full((len(blocks), 1), np.nan)
+        num, den, value = np.hstack([num, nan]), np.hstack([den, nan]), np.column_stack([value, gap])
+        per_block = num.shape[1]
+        types = [g[0] for g in self.index.groups] + ["poverty"] * 3
+        labels = [g[1] for g in self.index.groups] + ["non_sgb2", "any_low_income", "gap"]
+        data = {"indicator": [name for name, _ in blocks for _ in range(per_block)]}
+        if by_year:
+            data["year"] = np.repeat([year for _, year in blocks], per_block)
+        data |= {"subgroup_type": types * len(blocks), "subgroup": labels * len(blocks),
+                 "numerator": num.ravel(), "denominator": den.ravel(), "value": value.ravel()}
+        return pd.DataFrame(data, columns=columns)
 
 
 def label_subgroup(subgroup_type: str, subgroup: str) -> str:
