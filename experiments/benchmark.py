@@ -12,7 +12,9 @@ Every figure is the median over repeats, and every timed run happens in a fresh 
   minutes at the largest, so the whole benchmark takes some thirteen minutes);
 - sweep throughput: runs per minute of `python -m sim.run -m ...` with the joblib launcher;
 - the UI's default comparison (sim/ui/state.py): sim.compare.compare plus the charts of the
-  results page, headless.
+  results page, headless;
+- a machine reference: a fixed numpy workload, to set figures of different days against the
+  machine's speed on each day.
 
     python experiments/benchmark.py [--repeats 3] [--quick]
 """
@@ -116,7 +118,31 @@ def child_ui_default() -> dict:
             "runs": request.n_runs, "settings": settings.__dict__, "scenarios": [s.name for s in scenarios]}
 
 
-CHILDREN = {"engine": child_engine, "side_by_side": child_side_by_side, "ui_default": child_ui_default}
+def child_machine_reference() -> dict:
+    """A fixed numpy workload made of the operations an engine month is made of (a mask, its rows,
+    gathers and a count by cell over 128,000 rows), so that figures measured on different days can
+    be set against how fast the machine was that day (its speed has been seen to differ by almost
+    two between days, for the same code)."""
+    import numpy as np
+
+    gen = np.random.default_rng(0)
+    n = 128_000
+    households = gen.integers(0, n // 2, n)
+    cells = gen.integers(0, 1020, n)
+    status = gen.integers(0, 3, n // 2).astype(np.int8)
+    values = gen.random(n).astype(np.float32)
+    t0 = time.perf_counter()
+    for _ in range(MACHINE_REFERENCE_LOOPS):
+        rows = np.flatnonzero(values < 0.3)
+        np.bincount(cells.take(rows), minlength=1020)
+        status.take(households)
+        values += np.float32(1e-7)
+    return {"total_s": time.perf_counter() - t0, "loops": MACHINE_REFERENCE_LOOPS}
+
+
+MACHINE_REFERENCE_LOOPS = 3000
+CHILDREN = {"engine": child_engine, "side_by_side": child_side_by_side, "ui_default": child_ui_default,
+            "machine_reference": child_machine_reference}
 
 
 # ---- the parent -------------------------------------------------------------------------------
@@ -258,6 +284,8 @@ def main(argv=None) -> dict:
     def say(text: str) -> None:
         print(f"[{time.perf_counter() - started:6.0f} s] {text}", flush=True)
 
+    say("machine reference workload")
+    report["machine_reference"] = repeated(repeats, "machine_reference")
     points = []
     for scale in scales:
         say(f"engine, scale {scale}, 18 + 6 years")
@@ -297,6 +325,7 @@ def summary(report: dict) -> dict:
         "speed-up over per-agent reference, by size": [round(s["median"]["speedup"], 1) for s in report["speedup"]],
         "sweep runs per minute": round(report["sweep"]["median"]["runs_per_minute"], 1),
         "UI default comparison: seconds to the first chart": round(report["ui_default"]["median"]["first_chart_s"], 2),
+        "machine reference workload: seconds": round(report["machine_reference"]["median"]["total_s"], 2),
     }
 
 
@@ -335,6 +364,9 @@ def markdown_table(report: dict) -> str:
         f"click to the first chart; all five charts | {ui['first_chart_s']:.1f} s (compute {ui['compute_s']:.1f} s); "
         f"{ui['total_s']:.1f} s | |",
     ]
+    if "machine_reference" in report:  # (benchmarks.json of 2026-11-29 and before have none)
+        lines.append(f"| machine reference: a fixed numpy workload (`child_machine_reference`; lower is a faster machine) | "
+                     f"{report['machine_reference']['median']['total_s']:.2f} s | |")
     return "\n".join(lines)
 
 
