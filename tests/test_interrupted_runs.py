@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import sim.results
 from sim.collect import find_runs, load_sweep
 from sim.errors import InputError
 from sim.results import atomic_directory, write_csv
@@ -182,16 +183,16 @@ def test_a_folder_replaced_by_a_new_result_is_never_half_old_half_new(tmp_path):
     assert oct(out.stat().st_mode & 0o077) != "0o0", "a result folder must not be private to its writer"
 
 
-def test_a_file_write_that_fails_leaves_the_old_file(tmp_path):
+def test_a_file_write_that_fails_leaves_the_old_file(tmp_path, monkeypatch):
     path = tmp_path / "costs.csv"
     write_csv(pd.DataFrame({"cost_eur": [1.0]}), path)
 
-    class Exploding(pd.DataFrame):
-        def to_csv(self, target, **kwargs):
-            Path(target).write_text("cost_eur\n1", encoding="utf-8")  # half a table, then the process dies
-            raise KeyboardInterrupt
+    def exploding(table, target, **kwargs):
+        Path(target).write_text("cost_eur\n1", encoding="utf-8")  # half a table, then the process dies
+        raise KeyboardInterrupt
 
+    monkeypatch.setattr(sim.results.pa_csv, "write_csv", exploding)
     with pytest.raises(KeyboardInterrupt):
-        write_csv(Exploding({"cost_eur": [2.0]}), path)
+        write_csv(pd.DataFrame({"cost_eur": [2.0]}), path)
     assert pd.read_csv(path)["cost_eur"].tolist() == [1.0]
     assert [p.name for p in tmp_path.iterdir()] == ["costs.csv"]
