@@ -218,6 +218,7 @@ def chart(report: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib import ticker
 
     from sim.results import write_figure
 
@@ -226,10 +227,14 @@ def chart(report: dict, path: Path) -> None:
     secs = [p["total_s"] for p in scaling]
     mem = [p["peak_mib"] for p in scaling]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    german = ticker.FuncFormatter(lambda v, _: f"{v:,.10g}".replace(",", " ").replace(".", ",").replace(" ", "."))
     ax = axes[0]
     ax.loglog(n, secs, "o-", label="gemessen (Median)")
     k = report["scaling"]["exponent"]
-    ax.loglog(n, [secs[0] * (c / n[0]) ** k for c in n], "--", color="grey", label=f"Anpassung: Zeit ∝ Kinder^{k:.2f}")
+    # The least-squares line on the log-log scale passes through the mean of the logs.
+    log_n, log_s = np.log(n), np.log(secs)
+    ax.loglog(n, np.exp(log_s.mean() + k * (log_n - log_n.mean())), "--", color="grey",
+              label=f"Anpassung: Zeit ∝ Kinder^{k:.2f}".replace(".", ","))
     ax.axhline(TARGETS["full_city_s"], color="red", lw=1, label="Ziel ganze Stadt: 3 s")
     ax.set_xlabel("Kinder zu Beginn")
     ax.set_ylabel("Sekunden (Aufbau + 24 Jahre monatlich)")
@@ -242,6 +247,10 @@ def chart(report: dict, path: Path) -> None:
     ax.set_ylabel("Spitzen-Arbeitsspeicher (MiB)")
     ax.set_title("Speicher nach Größe der Stadt")
     ax.legend(fontsize=8)
+    for ax in axes[:2]:  # plain German numbers instead of powers of ten
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(german)
+            axis.set_minor_formatter(german if axis is ax.yaxis else ticker.NullFormatter())
     ax = axes[2]
     sizes = report["speedup"]
     x = np.arange(len(sizes))
@@ -250,12 +259,15 @@ def chart(report: dict, path: Path) -> None:
     ax.set_xticks(x, [f"{s['median']['children_start']:,.0f} Kinder\n{s['median']['speedup']:.0f}-mal schneller".replace(",", ".")
                       for s in sizes])
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(german)
     ax.set_ylabel("Sekunden (Aufbau + 24 Monate)")
     ax.set_title("Gleiche Regeln, gleicher Prozess")
     ax.legend(fontsize=8)
     m = report["machine"]
+    reference = report.get("machine_reference", {}).get("median", {}).get("total_s")
     fig.suptitle(f"Präventionskette-Sim, Status quo, synthetisches Düsseldorf · gemessen {report['date']} auf "
-                 f"{m['cpu']} ({m['cores']} Kerne), 1 Thread je Lauf", fontsize=10)
+                 f"{m['cpu']} ({m['cores']} Kerne), 1 Thread je Lauf"
+                 + (f" · Maschinenreferenz {reference:.2f} s".replace(".", ",") if reference else ""), fontsize=10)
     fig.tight_layout()
     write_figure(fig, path, dpi=120)
     plt.close(fig)
