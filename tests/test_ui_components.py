@@ -166,8 +166,9 @@ def test_a_comparison_runs_in_the_background_and_shows_its_charts_with_numbers(r
 
 def test_a_running_comparison_can_be_cancelled_and_the_ui_stays_usable(render):
     rc = render(compare_page.Page())
+    # Long enough (six runs of 18 years, about 6 s) that it is still running when cancelled.
     type_into(rc, "Seeds (1 bis 10)", "3")
-    type_into(rc, "Jahre (1 bis 18)", "6")
+    type_into(rc, "Jahre (1 bis 18)", "18")
     start_button(rc).click()
     rc.find(v.Btn, children=["Abbrechen"]).wait_for(timeout=30)
     type_into(rc, "Einschwingjahre (0 bis 6)", "2")  # the form still answers while it computes
