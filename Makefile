@@ -36,7 +36,8 @@ clean:
 	rm -rf $(VENV) results/*.csv results/*.parquet
 
 # Speed and memory (medians over fresh processes, one thread each), the speed-up over the per-agent
-# reference (tests/reference/), sweep throughput and the UI's default comparison: about seven minutes.
+# reference (tests/reference/), sweep throughput, the UI's default comparison and a machine reference:
+# seven to thirteen minutes, depending on the day's speed of the machine.
 # Writes results/benchmarks.json and results/benchmarks.png; `$(PY) experiments/benchmark.py --table`
 # prints the README table from the json.
 bench: $(STAMP)

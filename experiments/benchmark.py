@@ -8,8 +8,9 @@ Every figure is the median over repeats, and every timed run happens in a fresh 
 - scaling: the same standard run at 10k, 30k, 100k and 300k children (scale 0.1, 0.3, 1, 3) with the
   exponent of time over children fitted on a log-log scale;
 - speed-up over the per-agent reference (tests/reference/) at 5,000, 20,000 and 100,000 children
-  over 24 months, both timed side by side in the same process (the reference needs about two
-  minutes at the largest, so the whole benchmark takes some thirteen minutes);
+  over 24 months, both timed side by side in the same process (the reference needs one and a
+  half to two and a half minutes at the largest, so the whole benchmark takes seven to thirteen
+  minutes, depending on the day's speed of the machine);
 - sweep throughput: runs per minute of `python -m sim.run -m ...` with the joblib launcher;
 - the UI's default comparison (sim/ui/state.py): sim.compare.compare plus the charts of the
   results page, headless;
