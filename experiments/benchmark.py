@@ -221,6 +221,7 @@ def chart(report: dict, path: Path) -> None:
     import numpy as np
     from matplotlib import ticker
 
+    from sim.de_format import de
     from sim.results import write_figure
 
     scaling = report["scaling"]["points"]
@@ -228,14 +229,14 @@ def chart(report: dict, path: Path) -> None:
     secs = [p["total_s"] for p in scaling]
     mem = [p["peak_mib"] for p in scaling]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
-    german = ticker.FuncFormatter(lambda v, _: f"{v:,.10g}".replace(",", " ").replace(".", ",").replace(" ", "."))
+    german = ticker.FuncFormatter(lambda v, _: de(v, digits=0 if v >= 1 else 1))  # tick values: 0,1 1 2 … 1 000
     ax = axes[0]
     ax.loglog(n, secs, "o-", label="gemessen (Median)")
     k = report["scaling"]["exponent"]
     # The least-squares line on the log-log scale passes through the mean of the logs.
     log_n, log_s = np.log(n), np.log(secs)
     ax.loglog(n, np.exp(log_s.mean() + k * (log_n - log_n.mean())), "--", color="grey",
-              label=f"Anpassung: Zeit ∝ Kinder^{k:.2f}".replace(".", ","))
+              label=f"Anpassung: Zeit ∝ Kinder^{de(k, 2)}")
     ax.axhline(TARGETS["full_city_s"], color="red", lw=1, label="Ziel ganze Stadt: 3 s")
     ax.set_xlabel("Kinder zu Beginn")
     ax.set_ylabel("Sekunden (Aufbau + 24 Jahre monatlich)")
@@ -257,7 +258,7 @@ def chart(report: dict, path: Path) -> None:
     x = np.arange(len(sizes))
     ax.bar(x - 0.2, [s["median"]["engine_s"] for s in sizes], 0.4, color="tab:blue", label="vektorisiert (sim)")
     ax.bar(x + 0.2, [s["median"]["reference_s"] for s in sizes], 0.4, color="tab:orange", label="pro Agent (Referenz)")
-    ax.set_xticks(x, [f"{s['median']['children_start']:,.0f} Kinder\n{s['median']['speedup']:.0f}-mal schneller".replace(",", ".")
+    ax.set_xticks(x, [f"{de(s['median']['children_start'], 0)} Kinder\n{de(s['median']['speedup'], 0)}-mal schneller"
                       for s in sizes])
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(german)
@@ -265,10 +266,9 @@ def chart(report: dict, path: Path) -> None:
     ax.set_title("Gleiche Regeln, gleicher Prozess")
     ax.legend(fontsize=8)
     m = report["machine"]
-    reference = report.get("machine_reference", {}).get("median", {}).get("total_s")
+    reference = report["machine_reference"]["median"]["total_s"]
     fig.suptitle(f"Präventionskette-Sim, Status quo, synthetisches Düsseldorf · gemessen {report['date']} auf "
-                 f"{m['cpu']} ({m['cores']} Kerne), 1 Thread je Lauf"
-                 + (f" · Maschinenreferenz {reference:.2f} s".replace(".", ",") if reference else ""), fontsize=10)
+                 f"{m['cpu']} ({m['cores']} Kerne), 1 Thread je Lauf · Maschinenreferenz {de(reference, 2)} s", fontsize=10)
     fig.tight_layout()
     write_figure(fig, path, dpi=120)
     plt.close(fig)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from sim import charts
 from sim.compare import AVOIDED_CASE, BASELINE, STANDARD_SET, Comparison, compare
+from sim.de_format import de, de_interval
 from sim.indicators import INDICATOR_LABELS_DE
 from sim.model import MAX_SCALE
 from sim.results import atomic_directory, write_csv, write_parquet, write_provenance, write_text
@@ -45,21 +46,6 @@ SYNTHETIC_NOTE = (
     "Übergaben sind kalibrierte Annahmen (siehe README und conf/params/fitted.yaml). Die Hebel wirken ab Beginn "
     "der Einschwingzeit; die Zahlen zeigen den eingeschwungenen Zustand, nicht den Aufbaupfad."
 )
-
-
-# ---- number formatting (German) ------------------------------------------------------------------
-def de(value: float, digits: int = 1, sign: bool = False) -> str:
-    if value is None or pd.isna(value):
-        return "–"
-    value = round(float(value), digits) + 0.0  # no "-0" for a tiny negative number
-    text = f"{value:+,.{digits}f}" if sign else f"{value:,.{digits}f}"
-    return text.replace(",", "\u202f").replace(".", ",")
-
-
-def de_interval(mean: float, lo: float, hi: float, digits: int = 1, scale: float = 1.0) -> str:
-    if pd.isna(lo):
-        return de(mean * scale, digits, sign=True)
-    return f"{de(mean * scale, digits, sign=True)} [{de(lo * scale, digits)}; {de(hi * scale, digits)}]"
 
 
 # ---- tables --------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ import solara
 
 from sim import charts
 from sim.compare import AVOIDED_CASE, BASELINE, Comparison
+from sim.de_format import de
 from sim.indicators import INDICATOR_LABELS_DE
-from sim.report import de
 from sim.ui import scenario_store, state
 from sim.ui.compare_page import RunPanel, selection
 from sim.ui.widgets import FigureWithTable, csv_bytes

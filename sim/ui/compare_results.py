@@ -10,9 +10,10 @@ import solara.lab
 
 from sim import charts
 from sim.compare import BASELINE, Comparison
+from sim.de_format import de
 from sim.indicators import INDICATOR_LABELS_DE, label_subgroup
 from sim.mechanisms.measurement import CHAIN_PHASES
-from sim.report import de, summary_table
+from sim.report import summary_table
 from sim.ui import citymap, state
 from sim.ui.widgets import FigureWithTable
 

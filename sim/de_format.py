@@ -1,0 +1,23 @@
+"""German number formatting for every text planners read: decimal comma, thin space between thousands.
+
+Kept apart from sim.report so that a caller (the benchmark chart) can use it without importing the
+report's chart style.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def de(value: float, digits: int = 1, sign: bool = False) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    value = round(float(value), digits) + 0.0  # no "-0" for a tiny negative number
+    text = f"{value:+,.{digits}f}" if sign else f"{value:,.{digits}f}"
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
+def de_interval(mean: float, lo: float, hi: float, digits: int = 1, scale: float = 1.0) -> str:
+    if pd.isna(lo):
+        return de(mean * scale, digits, sign=True)
+    return f"{de(mean * scale, digits, sign=True)} [{de(lo * scale, digits)}; {de(hi * scale, digits)}]"
