@@ -27,7 +27,7 @@ calibrate: $(STAMP)
 	$(PY) -m sim.calibrate
 
 fit: $(STAMP)
-	$(PY) experiments/fit_parameters.py
+	$(PY) experiments/fit_parameters.py --dense
 
 city: $(STAMP)
 	$(PY) experiments/make_synthetic_city.py

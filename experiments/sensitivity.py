@@ -31,7 +31,11 @@ OUTPUTS = {
 }
 LABELS = {
     "development.german_effect_multiplier_other_language": ("Wirkung Kita auf Deutsch (andere Familiensprache)", "Effektstärke"),
-    "development.risk.german.sgb2": ("Armutsrisiko für Deutsch (SD/Jahr)", "Effektstärke"),
+    "development.risk.german.sgb2": ("Armutsrisiko für Deutsch (Verschiebung der Norm, SD)", "Effektstärke"),
+    "development.effect_scale.material": ("Wirkung der Angebote auf die materielle Lage", "Effektstärke"),
+    "development.effect_scale.social": ("Wirkung der Angebote auf die soziale Lage", "Effektstärke"),
+    "development.persistence_per_year.german": ("Beharrung Deutsch (je Jahr)", "Entwicklung"),
+    "development.persistence_per_year.school": ("Beharrung Schulfähigkeit (je Jahr)", "Entwicklung"),
     "takeup.handover_strength": ("Stärke der warmen Übergabe", "Effektstärke"),
     "takeup.outreach_strength": ("Stärke der aufsuchenden Arbeit", "Effektstärke"),
     "takeup.elasticity.information": ("Elastizität Information", "Barriere"),
@@ -43,7 +47,7 @@ LABELS = {
     "demography.low_income_exit_per_year": ("Austritt aus Niedrigeinkommen je Jahr", "Armutsdynamik"),
     "demography.trait_correlation": ("Korrelation Armut–Merkmale", "Armutsdynamik"),
 }
-COLOURS = {"Effektstärke": "#1f5fa8", "Barriere": "#d08a1f", "Armutsdynamik": "#4d9a4d"}
+COLOURS = {"Effektstärke": "#1f5fa8", "Barriere": "#d08a1f", "Armutsdynamik": "#4d9a4d", "Entwicklung": "#7a4d9a"}
 
 
 def analyse(sweep_dir: Path) -> Path:

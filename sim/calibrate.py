@@ -3,8 +3,10 @@
 `python -m sim.calibrate` runs the baseline at full city scale over several seeds and writes
 results/calibration.csv (id, indicator, subgroup, target, tolerance, model, within) with its provenance
 beside it (results/calibration.provenance.yaml), then prints it.
-Targets come from calibration_targets.csv (published figures with sources); rows D01-D10 are
-further published figures quoted in domain.md, checked the same way.
+Targets come from calibration_targets.csv (published figures with sources, the shared reference),
+added_targets.csv (A01-A11: figures this project found, with sources) and rows D01-D10, further
+published figures quoted in domain.md, checked the same way. Headline indicators that no target
+covers have a plausibility band (plausibility_bands.csv), printed and written beside the table.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.indicators import HEADLINE_INDICATORS
 from sim.model import PreventionChainModel
 from sim.levers import Levers
 from sim.results import write_csv, write_provenance
 from sim.services import DATA_DIR
 
 TARGETS_PATH = DATA_DIR / "calibration_targets.csv"
+ADDED_TARGETS_PATH = DATA_DIR / "added_targets.csv"
+BANDS_PATH = DATA_DIR / "plausibility_bands.csv"
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 # Sozialräume with fewer than 0.1% of the city's children (about 100) are left out of min/max: tiny ones are noise.
 MIN_SOZIALRAUM_SHARE = 0.001
@@ -64,6 +69,17 @@ TARGET_MAP: dict[str, tuple] = {
     "T19": ("gymnasium_transition", "sozialraum_typ", "1"),
     "T20": ("gymnasium_transition", "sozialraum_typ", "5"),
     "T21": ("kinderzuschlag_takeup", "all", "all"),
+    "A01": ("neet_at_18", "all", "all"),
+    "A02": ("parent_child_group_under_3", "poverty", "sgb2"),
+    "A03": ("parent_child_group_under_3", "poverty", "non_sgb2"),
+    "A04": ("deprivation_material", "poverty", "sgb2"),
+    "A05": ("deprivation_material", "poverty", "non_sgb2"),
+    "A06": ("deprivation_social", "poverty", "sgb2"),
+    "A07": ("deprivation_social", "poverty", "non_sgb2"),
+    "A08": ("deprivation_health", "poverty", "sgb2"),
+    "A09": ("deprivation_health", "poverty", "non_sgb2"),
+    "A10": ("deprivation_cultural", "poverty", "sgb2"),
+    "A11": ("deprivation_cultural", "poverty", "non_sgb2"),
     "D01": ("sgb2_4_years_or_more_at_6", "poverty", "sgb2"),
     "D02": ("motor_problems_at_school_entry", "poverty", "sgb2"),
     "D03": ("motor_problems_at_school_entry", "poverty", "non_sgb2"),
@@ -78,9 +94,11 @@ TARGET_MAP: dict[str, tuple] = {
 
 
 def load_targets() -> pd.DataFrame:
-    published = pd.read_csv(TARGETS_PATH)
-    targets = pd.concat([published[["id", "indicator", "subgroup", "value", "tolerance", "source"]], DOMAIN_TARGETS],
-                        ignore_index=True)
+    """The reference targets (calibration_targets.csv, a copy of the shared reference), the ones
+    this project added with their sources (added_targets.csv), then those quoted in domain.md."""
+    columns = ["id", "indicator", "subgroup", "value", "tolerance", "source"]
+    published = [pd.read_csv(path)[columns] for path in (TARGETS_PATH, ADDED_TARGETS_PATH)]
+    targets = pd.concat([*published, DOMAIN_TARGETS], ignore_index=True)
     return targets.rename(columns={"value": "target"})
 
 
@@ -99,15 +117,69 @@ def model_value(indicators: pd.DataFrame, target_id: str) -> float:
     return float(table.loc[rule, "value"])
 
 
-def _run_one(args: tuple) -> pd.DataFrame:
-    seed, scale, years, burn_in, params = args
+def _run_one(args: tuple):
+    seed, scale, years, burn_in, params, with_entrants = args
     model = PreventionChainModel("baseline", seed=seed, scale=scale, years=years, burn_in_years=burn_in, params=params)
-    return model.run().indicators()
+    model.run()
+    if not with_entrants:
+        return model.indicators()
+    return model.indicators(), entrants_by_origin(model.school_entry_records())
+
+
+def entrants_by_origin(records: pd.DataFrame) -> pd.DataFrame:
+    """School entrants by where they come from (born in the city, moved in after birth), poverty
+    status, family language and Kita entry before 36 months: counts and those with insufficient German."""
+    records = records.assign(sgb2=records["poverty_status"] == "sgb2", kita_before_36=records["kita_entry_before_36_months"])
+    keys = ["origin", "sgb2", "other_language", "kita_before_36"]
+    return records.groupby(keys).agg(
+        n=("child_id", "size"),
+        insufficient_german=("insufficient_german_at_school_entry", "sum"),
+    ).reset_index()
+
+
+def origin_check(summaries: list[pd.DataFrame]) -> pd.DataFrame:
+    """Children who moved in after birth against residents of the same poverty status and family
+    language, pooled over seeds: they should not differ by much more than the noise."""
+    pooled = pd.concat(summaries)
+    pooled = pooled.assign(kita_before_36=pooled["n"] * pooled["kita_before_36"])
+    pooled = pooled.groupby(["origin", "sgb2", "other_language"])[["n", "insufficient_german", "kita_before_36"]].sum().reset_index()
+    pooled = pooled[pooled["origin"].isin(["born_in_city", "moved_in"])]
+    for share in ("insufficient_german", "kita_before_36"):
+        pooled[share] = (pooled[share] / pooled["n"]).round(3)
+    wide = pooled.pivot_table(index=["sgb2", "other_language"], columns="origin",
+                              values=["n", "insufficient_german", "kita_before_36"])
+    wide.columns = [f"{a}_{b}" for a, b in wide.columns]
+    return wide.reset_index()
+
+
+def relationship_checks(tables: list[pd.DataFrame], summaries: list[pd.DataFrame]) -> pd.DataFrame:
+    """Published relationships that no target fits, checked against the status quo (pooled over
+    seeds): a gradient, a dose and its response, a reach gap of a universal offer."""
+    pooled = pd.concat(tables).groupby(["indicator", "subgroup_type", "subgroup"])[["numerator", "denominator"]].sum()
+    value = (pooled["numerator"] / pooled["denominator"]).to_dict()
+    gym = [value[("gymnasium_transition", "sozialraum_typ", str(k))] for k in range(1, 6)]
+    entrants = pd.concat(summaries).groupby(["sgb2", "kita_before_36"])[["n", "insufficient_german"]].sum()
+    german = (entrants["insufficient_german"] / entrants["n"]).to_dict()
+    welcome = value[("welcome_visit_acceptance", "poverty", "sgb2")] / value[("welcome_visit_acceptance", "poverty", "non_sgb2")]
+    rows = [
+        ("V1", "Gymnasium transition falls from Sozialraumtyp 1 to 5 (types 2-4 not fitted)",
+         " > ".join(f"{g:.2f}" for g in gym), bool(np.all(np.diff(gym) < 0)),
+         "Sozialräumliche Gliederung Düsseldorf 2017 (RP 05/2018): 77.2% (type 1) to 21.6% (type 5)"),
+        ("V2", "insufficient German at school entry: Kita entry before 36 months vs later, SGB II / not SGB II",
+         f"{german[(True, True)]:.3f} vs {german[(True, False)]:.3f} / {german[(False, True)]:.3f} vs {german[(False, False)]:.3f}",
+         bool(german[(True, True)] < german[(True, False)] and german[(False, True)] < german[(False, False)]),
+         "Groos & Jehles 2015; Giesen et al. 2018: earlier Kita entry, better German at school entry, in both groups"),
+        ("V3", "a universal home visit reaches poor families less: ratio poor / not poor",
+         f"{welcome:.2f}", bool(0.6 <= welcome <= 0.9),
+         "KiD 0-3 2022 (NZFH): midwife after birth 62.7% of poor vs 84.3% of other families (ratio 0.74); checked as 0.6-0.9"),
+    ]
+    return pd.DataFrame(rows, columns=["id", "relationship", "model", "holds", "published"])
 
 
 def run_baseline(seeds: list[int], scale: float = 1.0, years: int = 18, burn_in: int = 6, params=None,
-                 workers: int = 2) -> list[pd.DataFrame]:
-    jobs = [(seed, scale, years, burn_in, params) for seed in seeds]
+                 workers: int = 2, with_entrants: bool = False) -> list:
+    """Indicator tables of status-quo runs, one per seed (with the school entrants by origin, if asked)."""
+    jobs = [(seed, scale, years, burn_in, params, with_entrants) for seed in seeds]
     if workers <= 1 or len(jobs) == 1:
         return [_run_one(job) for job in jobs]
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -120,6 +192,31 @@ def calibration_table(tables: list[pd.DataFrame]) -> pd.DataFrame:
     out = targets[["id", "indicator", "subgroup", "target", "tolerance"]].copy()
     out["model"] = per_seed.mean(axis=0).round(4)
     out["within"] = (out["model"] - out["target"]).abs() <= out["tolerance"]
+    return out
+
+
+def load_bands() -> pd.DataFrame:
+    """Plausibility bands: published (or derived, and said so) ranges for headline indicators
+    that no calibration target covers. They are checked, never fitted."""
+    return pd.read_csv(BANDS_PATH, dtype={"subgroup": str})
+
+
+def plausibility_table(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """Every headline indicator of the report and the UI with its band: from a calibration target
+    (target ± tolerance) or from plausibility_bands.csv, and the model's value, pooled over seeds."""
+    targets = load_targets().set_index("id")
+    rows = []
+    for tid, rule in TARGET_MAP.items():
+        if rule[0] in HEADLINE_INDICATORS and len(rule) == 3:
+            t = targets.loc[tid]
+            rows.append((tid, *rule, t["target"] - t["tolerance"], t["target"] + t["tolerance"], t["source"]))
+    for b in load_bands().itertuples():
+        rows.append((b.id, b.indicator, b.subgroup_type, b.subgroup, b.low, b.high, b.source))
+    out = pd.DataFrame(rows, columns=["id", "indicator", "subgroup_type", "subgroup", "low", "high", "source"])
+    pooled = pd.concat(tables).groupby(["indicator", "subgroup_type", "subgroup"])[["numerator", "denominator"]].sum()
+    keys = list(zip(out["indicator"], out["subgroup_type"], out["subgroup"]))
+    out["model"] = [round(float(pooled.loc[k, "numerator"] / pooled.loc[k, "denominator"]), 4) for k in keys]
+    out["inside"] = (out["model"] >= out["low"] - 1e-9) & (out["model"] <= out["high"] + 1e-9)
     return out
 
 
@@ -138,15 +235,31 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     args = parser.parse_args(argv)
     print(f"Kalibrierung: Basisszenario, synthetisches Düsseldorf, {args.seeds} Seeds, Skala {args.scale}, "
           f"{args.years} Jahre (+{args.burn_in} Jahre Einschwingzeit) …", flush=True)
-    tables = run_baseline(list(range(args.seeds)), args.scale, args.years, args.burn_in)
+    runs = run_baseline(list(range(args.seeds)), args.scale, args.years, args.burn_in, with_entrants=True)
+    tables = [indicators for indicators, _ in runs]
     table = calibration_table(tables)
+    origins = origin_check([entrants for _, entrants in runs])
+    write_csv(origins, args.out.with_name("school_entrants_by_origin.csv"))
     write_csv(table, args.out)
+    bands = plausibility_table(tables)
+    write_csv(bands, args.out.with_name("plausibility.csv"))
+    checks = relationship_checks(tables, [entrants for _, entrants in runs])
+    write_csv(checks, args.out.with_name("relationships.csv"))
     config = {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, "scenario": "baseline",
               "levers": Levers().model_dump(mode="json")}
     write_provenance(config, provenance_path(args.out))
     with pd.option_context("display.width", 160, "display.max_rows", 100):
         print(table.to_string(index=False))
-    print(f"\n{int(table['within'].sum())} von {len(table)} Zielwerten innerhalb der Toleranz. Geschrieben: {args.out}")
+        print("\nSchulanfänger: zugezogen nach der Geburt gegenüber in der Stadt geboren (gleicher SGB-II-Status "
+              "und gleiche Familiensprache; Anteile):")
+        print(origins.to_string(index=False))
+        print("\nPlausibilität: jede Kennzahl, die Bericht und Oberfläche hervorheben, gegen ihr Band "
+              "(Zielwert ± Toleranz oder plausibility_bands.csv):")
+        print(bands.drop(columns="source").to_string(index=False))
+        print("\nBeziehungen, die nicht angepasst, nur geprüft werden:")
+        print(checks.drop(columns="published").to_string(index=False))
+    print(f"\n{int(table['within'].sum())} von {len(table)} Zielwerten innerhalb der Toleranz, "
+          f"{int(bands['inside'].sum())} von {len(bands)} Kennzahlen im Plausibilitätsband. Geschrieben: {args.out}")
     return table
 
 

@@ -34,7 +34,7 @@ GAP_INDICATORS = (
 HEATMAP_INDICATORS = ("insufficient_german_at_school_entry", "multiple_deprivation")
 EFFECTS = (
     (AVOIDED_CASE, "vermiedene Fälle unzureichender Deutschkenntnisse\nbei der Schuleingangsuntersuchung je Jahr"),
-    ("multiple_deprivation", "Kinder weniger mit multipler Deprivation\n(AWO-ISS, Stichtag März) je Jahr"),
+    ("multiple_deprivation", "Kinder weniger mit multipler Deprivation\n(AWO-ISS, 6-17 Jahre, Stichtag März) je Jahr"),
 )
 PHASE_LABELS = {"early_childhood": "0-2 Jahre", "kita": "Kita\n3-5", "primary": "Grund-\nschule",
                 "secondary": "Sek. I", "transition": "Schule-\nBeruf"}

@@ -38,6 +38,7 @@ INDICATOR_LABELS_DE = {
     "but_any_component_takeup": "BuT: mindestens eine Leistung genutzt",
     "kinderzuschlag_takeup": "Kinderzuschlag/Wohngeld genutzt",
     "welcome_visit_acceptance": "Willkommensbesuch angenommen",
+    "parent_child_group_under_3": "Eltern-Kind-Gruppe im Familienzentrum in den ersten drei Lebensjahren",
     "u_checkup_u9_participation": "U9 wahrgenommen",
     "insufficient_german_at_school_entry": "Schuleingang: unzureichende Deutschkenntnisse",
     "motor_problems_at_school_entry": "Schuleingang: motorische Auffälligkeiten",
@@ -47,12 +48,12 @@ INDICATOR_LABELS_DE = {
     "sgb2_4_years_or_more_at_6": "SGB II seit 4 Jahren oder länger (6-Jährige in SGB II)",
     "gymnasium_transition": "Übergang aufs Gymnasium",
     "neet_at_18": "Mit 18 ohne Ausbildung, Arbeit oder Schule (NEET)",
-    "deprivation_material": "AWO-ISS: materielle Lage belastet",
-    "deprivation_social": "AWO-ISS: soziale Lage belastet",
-    "deprivation_health": "AWO-ISS: gesundheitliche Lage belastet",
-    "deprivation_cultural": "AWO-ISS: kulturelle/bildungsbezogene Lage belastet",
-    "multiple_deprivation": "AWO-ISS: multiple Deprivation (3+ Lebenslagen)",
-    "wellbeing": "AWO-ISS: Wohlergehen (keine belastete Lebenslage)",
+    "deprivation_material": "AWO-ISS: materielle Lage belastet (6-17 Jahre)",
+    "deprivation_social": "AWO-ISS: soziale Lage belastet (6-17 Jahre)",
+    "deprivation_health": "AWO-ISS: gesundheitliche Lage belastet (6-17 Jahre)",
+    "deprivation_cultural": "AWO-ISS: kulturelle/bildungsbezogene Lage belastet (6-17 Jahre)",
+    "multiple_deprivation": "AWO-ISS: multiple Deprivation (3+ Lebenslagen, 6-17 Jahre)",
+    "wellbeing": "AWO-ISS: Wohlergehen (keine belastete Lebenslage, 6-17 Jahre)",
     "chain_reach_early_childhood": "Kette erreicht: frühe Kindheit (0-2)",
     "chain_reach_kita": "Kette erreicht: Kitaalter (3 bis Einschulung)",
     "chain_reach_primary": "Kette erreicht: Grundschule",
@@ -62,6 +63,16 @@ INDICATOR_LABELS_DE = {
     "service_reach_all": "Von einem Angebot oder einer Leistung erreicht (inkl. BuT, Kinderzuschlag)",
 }
 
+
+# Every indicator that the report, the run summary, the charts or the UI headline. Each has a
+# plausibility band (a calibration target or a row of plausibility_bands.csv) that
+# `make calibrate` prints and tests/test_calibration.py checks; a new headline needs one too.
+HEADLINE_INDICATORS = (
+    "child_sgb2_rate", "u3_care_coverage", "kita_entry_before_36_months", "ue3_kita_attendance",
+    "insufficient_german_at_school_entry", "motor_problems_at_school_entry", "sports_club_member_at_school_entry",
+    "ogs_participation", "but_social_participation_takeup", "gymnasium_transition", "neet_at_18",
+    "multiple_deprivation", "chain_reach_all", "service_reach_all",
+)
 
 class GroupIndex:
     """Cells of the city and the subgroups they make up."""

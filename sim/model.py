@@ -23,6 +23,7 @@ from sim.indicators import Accumulator, GroupIndex
 from sim.levers import Levers
 from sim.mechanisms import demography, development
 from sim.mechanisms.costs import Costs
+from sim.mechanisms.history import History
 from sim.mechanisms.measurement import Measurement
 from sim.mechanisms.services import ServiceSystem
 from sim.params import ModelParams, load_params
@@ -49,6 +50,7 @@ class PreventionChainModel(mesa.Model):
         years: int = 18,
         burn_in_years: int = 6,
         start_year: int = 2026,
+        history: str = "donors",
     ):
         super().__init__(seed=seed)
         if not 0 < scale <= MAX_SCALE:
@@ -70,10 +72,16 @@ class PreventionChainModel(mesa.Model):
         self.n_months = 12 * self.n_years_total
         self.t = 0
         self.city_arrays = CityArrays.from_table(self.city.table)
-        self.drift_by_code = development.drift_by_code(self.params)
+        self.norm_by_code = development.norm_by_code(self.params)
+        self.dev_pull = development.monthly_pull(self.params)
+        self.dev_noise_sd = development.yearly_noise_sd(self.params)
+        self.sgb2_entry = demography.sgb2_entry_monthly(self.city_arrays, self.params)
         self.pop = Population(self.city_arrays, self.params, len(self.catalogue), self.seed, self.scale, t0=0,
                               household_unit=np.array([s.unit == "household" for s in self.catalogue.services.values()]))
         self.services = ServiceSystem(self)
+        # The city's children at the start arrive with a history that fits their age and family.
+        self.history = History(self, history)
+        self.history.assign(np.flatnonzero(self.pop.children.alive), 0)
         self.groups = GroupIndex(self.city)
         self.accumulator = Accumulator(self.groups, self.first_year, self.n_years_total)
         self.measurement = Measurement(self)
@@ -112,8 +120,8 @@ class PreventionChainModel(mesa.Model):
         self.measurement.before_month(t)
         leaving = demography.age_out(pop, t)
         self.measurement.ageing_out(t, leaving)
-        demography.poverty(pop, t)
-        moved_out, moved_in = demography.migration(pop, t, self.scale, self.move_weights)
+        demography.poverty(pop, t, self.sgb2_entry)
+        moved_out, moved_in = demography.migration(pop, t, self.scale, self.move_weights, self.history)
         births = demography.births(pop, t, self.scale, self.birth_weights)
         pop.compact()
         self.services.step(t)
@@ -200,6 +208,10 @@ class PreventionChainModel(mesa.Model):
         table["sozialraum_typ"] = typ[sr_row]
         table["stadtbezirk"] = bezirk[sr_row]
         table["poverty_status"] = np.array(["not_poor", "low_income", "sgb2"])[table["poverty_status"].to_numpy()]
+        month = table.pop("arrival_model_month").to_numpy()
+        table["arrival_month"] = [self.month_label(int(m)) for m in month]  # "YYYY-MM"; the city at the start: its first month
+        after_birth = table["age_at_arrival_months"].to_numpy() > 0
+        table["origin"] = np.where(~after_birth, "born_in_city", np.where(month > 0, "moved_in", "present_at_start"))
         table.insert(0, "scenario", self.scenario.name if self.scenario else "custom")
         table.insert(1, "seed", self.seed)
         return table

@@ -30,10 +30,14 @@ BARRIERS = (
 )
 # Household traits that make a barrier bite harder (each a 0/1 array in the population).
 TRAITS = ("sgb2", "low_income", "single_parent", "low_education", "other_language", "not_employed")
-DEVELOPMENT_DOMAINS = ("german", "motor", "weight", "school")
+# The child's latent state: four development domains, social participation and material provision.
+# Each is a standard-normal score (higher is better) that reverts to a norm set by the family
+# (sim.mechanisms.development); the indicators read them against thresholds.
+DEVELOPMENT_DOMAINS = ("german", "motor", "weight", "school", "social", "material")
 RISK_TRAITS = TRAITS + ("high_education",)
 POVERTY_STATUSES = ("sgb2", "low_income", "not_poor")
 EXAMINED_DOMAINS = ("german", "motor", "weight")
+AWO_ISS_DIMENSIONS = ("material", "social", "health", "cultural")
 
 # Ranges of the values inside the parameter tables. Elasticities and susceptibilities are never
 # negative: a barrier that raised take-up would break "lowering a barrier never lowers take-up".
@@ -53,7 +57,13 @@ class Demography(_Strict):
     move_out_per_year: float = Field(0.05, ge=0, le=0.5, description="share of households with children leaving the city a year: assumption")
     move_in_ratio: float = Field(1.0, ge=0, le=3, description="in-moving households per out-moving household: assumption (stable city)")
     move_within_per_year: float = Field(0.06, ge=0, le=0.5, description="share of households moving to another Sozialraum a year: assumption")
-    sgb2_exit_per_year: float = Field(0.15, ge=0.001, le=0.99, description="yearly hazard of leaving SGB II; fitted to the persistence of poverty")
+    sgb2_exit_per_year: float = Field(0.15, ge=0.001, le=0.99, description="yearly hazard of leaving SGB II for a couple household without work; fitted to the persistence of poverty")
+    sgb2_exit_factor: dict[str, Annotated[float, Field(ge=0.05, le=10)]] = Field(
+        default={"single_parent": 0.6, "employed": 1.6},
+        description="factor on the SGB II exit hazard: single parents 0.6 from Lietzmann, IAB-Kurzbericht 12/2009 "
+                    "(after 2.5 years half of single parents, over two thirds of other households had left: hazards 0.28 vs 0.44 a year); "
+                    "working households 1.6: assumption (IAB-Kurzbericht 4/2017: many working recipients stay as top-up recipients)",
+    )
     low_income_exit_per_year: float = Field(0.25, ge=0.001, le=0.99, description="yearly hazard of leaving low income: assumption")
     employed_share: dict[str, Share] = Field(
         default={"sgb2": 0.25, "low_income": 0.70, "not_poor": 0.85},
@@ -65,28 +75,55 @@ class Demography(_Strict):
     def _employed_share(cls, value: dict[str, float]) -> dict[str, float]:
         _check_keys(value, POVERTY_STATUSES, "poverty status")
         return value
+
+    @field_validator("sgb2_exit_factor")
+    @classmethod
+    def _exit_factor(cls, value: dict[str, float]) -> dict[str, float]:
+        _check_keys(value, ("single_parent", "employed"), "household situation")
+        return value
     trait_correlation: float = Field(0.45, ge=0, le=0.95, description="latent correlation of poverty with single parenthood, language and low education within a Sozialraum: assumption")
     propensity_correlation: float = Field(0.35, ge=0, le=0.95, description="correlation of a family's propensities across services: assumption")
 
 
 class Development(_Strict):
-    # Yearly drift of each latent development domain (standard deviations a year) by household trait.
+    # Each domain reverts, month by month, to a norm that the family's situation sets; services
+    # used move it (effects in services.yaml, SD per year of use) and the pull back to the norm
+    # lets their effect saturate and fade after use. Random change comes once a year and is
+    # scaled so that a child's spread around its norm stays one SD at every age: the thresholds
+    # below keep their meaning from birth to 18.
     risk: dict[str, dict[str, Drift]] = Field(
         default={
-            "german": {"other_language": -0.55, "sgb2": -0.10, "low_education": -0.10, "high_education": 0.05},
-            "motor": {"sgb2": -0.06, "low_education": -0.04},
-            "weight": {"sgb2": -0.08, "low_education": -0.05},
-            "school": {"sgb2": -0.05, "low_education": -0.12, "high_education": 0.12, "other_language": -0.02},
+            "german": {"other_language": -1.2, "sgb2": -0.4, "low_education": -0.2, "high_education": 0.1},
+            "motor": {"sgb2": -0.25, "low_education": -0.1},
+            "weight": {"sgb2": -0.3, "low_education": -0.15},
+            "school": {"sgb2": -0.3, "low_education": -0.4, "high_education": 0.5, "other_language": -0.1},
+            "social": {"sgb2": -0.5, "single_parent": -0.15, "low_education": -0.1},
+            "material": {"sgb2": -1.3, "low_income": -0.9, "single_parent": -0.2, "not_employed": -0.2},
         },
-        description="yearly drift by trait (SD/year); fitted where a target exists, otherwise assumption",
+        description="shift of the norm each domain reverts to, by household trait (SD); fitted where a target exists, otherwise assumption",
     )
-    neighbourhood_school_per_type: float = Field(-0.02, le=0, ge=-1, description="yearly drift of school readiness per Sozialraumtyp step above 1: assumption")
+    persistence_per_year: dict[str, Annotated[float, Field(ge=0, le=0.995)]] = Field(
+        default={"german": 0.85, "motor": 0.85, "weight": 0.9, "school": 0.85, "social": 0.8, "material": 0.5},
+        description="yearly autocorrelation of a child's distance from its norm: how long a head start or a "
+                    "setback lasts; assumption (no target identifies it; the sensitivity analysis varies it). "
+                    "Material provision follows income fast, hence its low value",
+    )
+    effect_scale: dict[str, Annotated[float, Field(ge=0, le=5)]] = Field(
+        default={d: 1.0 for d in DEVELOPMENT_DOMAINS},
+        description="factor on the effects of every service on a domain (services.yaml): 1 = as assumed there; "
+                    "the sensitivity analysis varies it",
+    )
+    neighbourhood_school_per_type: float = Field(-0.1, le=0, ge=-1, description="shift of the school-readiness norm per Sozialraumtyp step above 1 (SD): assumption")
     german_effect_multiplier_other_language: float = Field(2.0, ge=0, le=10, description="Kita-type effects on German are larger where German is not spoken at home: assumption")
-    noise_per_year: float = Field(0.15, ge=0, le=2, description="SD of yearly random change: assumption")
-    german_to_school: float = Field(0.35, ge=0, le=2, description="weight of German at school entry in school readiness: assumption")
+    german_to_school: float = Field(0.35, ge=0, le=2, description="lasting shift of school readiness per SD of German below 0 at school entry: assumption")
     exam_threshold: dict[str, Threshold] = Field(
         default={"german": -1.0, "motor": -1.2, "weight": -1.9},
         description="latent value below which the school entry examination finds a problem; fitted",
+    )
+    deprivation_threshold: dict[str, Threshold] = Field(
+        default={"material": -1.2, "social": -1.2, "health": -1.2, "cultural": -1.2},
+        description="latent value below which an AWO-ISS dimension counts as a problem (health: motor or weight; "
+                    "cultural: German before school, school readiness in school); fitted to the AWO-ISS shares",
     )
 
     @field_validator("exam_threshold")
@@ -94,6 +131,19 @@ class Development(_Strict):
     def _exam_threshold(cls, value: dict[str, float]) -> dict[str, float]:
         _check_keys(value, EXAMINED_DOMAINS, "examined domain")
         return value
+
+    @field_validator("deprivation_threshold")
+    @classmethod
+    def _deprivation_threshold(cls, value: dict[str, float]) -> dict[str, float]:
+        _check_keys(value, AWO_ISS_DIMENSIONS, "AWO-ISS dimension")
+        return value
+
+    @field_validator("persistence_per_year", "effect_scale")
+    @classmethod
+    def _per_domain(cls, value: dict[str, float]) -> dict[str, float]:
+        _check_keys(value, DEVELOPMENT_DOMAINS, "development domain")
+        return value
+
     @field_validator("risk")
     @classmethod
     def _risk(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -103,8 +153,8 @@ class Development(_Strict):
         return value
 
     gymnasium_threshold: float = Field(0.3, description="school readiness above which a child goes to Gymnasium; fitted")
-    neet_threshold: float = Field(-1.6, description="school readiness at 18 below which a young person is NEET; assumption (about 7%)")
-    deprivation_school_threshold: float = Field(-1.0, description="school readiness below which the cultural/educational dimension counts as a problem: assumption")
+    neet_threshold: float = Field(-1.6, description="school readiness at 18 below which a young person is NEET; fitted to the NEET rate")
+    need_threshold: float = Field(-1.0, description="school readiness below which a pupil is eligible for tutoring (requires_need): assumption")
 
 
 class TakeUp(_Strict):

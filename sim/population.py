@@ -104,6 +104,8 @@ class Population:
                 # (sim.mechanisms.development); new rows start without one.
                 "dev_rate": (np.float32, (len(DEVELOPMENT_DOMAINS),), 0.0),
                 "rate_ready": (bool, (), False),
+                # Lasting shift of the school-readiness norm from German at school entry (development).
+                "school_shift": (np.float32, (), 0.0),
                 "use_seen": (bool, (S,), False),
                 "use": (bool, (S,), False),
                 "ever": (bool, (S,), False),
@@ -112,7 +114,6 @@ class Population:
                 "place": (np.int16, (S,), -1),
                 "waiting": (bool, (S,), False),
                 "handover": (bool, (S,), False),
-                "handover_drawn": (bool, (S,), False),  # the handover draw was made (sim.mechanisms.services)
                 # Cached take-up decision (propensity below the take-up probability), re-made by
                 # sim.mechanisms.services where pending; new rows start pending.
                 "takes_up": (bool, (S,), False),
@@ -165,7 +166,6 @@ class Population:
             alive=True,
             sozialraum=sozialraum,
             status=status,
-            status_since=t - self._spell_age(hid, status),
             single_parent=trait("hh:single", c.single_parent_share[sozialraum], 1.0),
             other_language=trait("hh:language", c.other_language_share[sozialraum], 0.6),
             low_education=low_edu,
@@ -173,14 +173,19 @@ class Population:
             z=rng.normals(self.seed, "hh:propensity", hid),
         )
         self.redraw_employment(rows, t)
+        self.households.status_since[rows] = t - self._spell_age(rows)
         return rows
 
-    def _spell_age(self, hid: np.ndarray, status: np.ndarray) -> np.ndarray:
-        """Months already spent in the current status (backward recurrence of a constant hazard)."""
-        d = self.params.demography
-        monthly = np.where(status == STATUS_SGB2, d.sgb2_exit_per_year, d.low_income_exit_per_year) / 12
-        u = rng.uniforms(self.seed, "hh:spell", hid)
-        return np.where(status == STATUS_NOT_POOR, 0, np.floor(np.log(u) / np.log1p(-monthly))).astype(np.int32)
+    def _spell_age(self, rows: np.ndarray) -> np.ndarray:
+        """Months these households have already spent in their current status (backward
+        recurrence of a constant hazard: the household's own exit hazard from SGB II)."""
+        from sim.mechanisms.demography import sgb2_exit_hazard  # (demography imports this module)
+        h, d = self.households, self.params.demography
+        status = h.status[rows]
+        yearly = np.where(status == STATUS_SGB2, sgb2_exit_hazard(self.params, h.single_parent[rows], h.employed[rows]),
+                          d.low_income_exit_per_year)
+        u = rng.uniforms(self.seed, "hh:spell", h.hid[rows])
+        return np.where(status == STATUS_NOT_POOR, 0, np.floor(np.log(u) / np.log1p(-yearly / 12))).astype(np.int32)
 
     def redraw_employment(self, rows: np.ndarray, t: int) -> None:
         h = self.households
@@ -218,9 +223,10 @@ class Population:
         own = rng.normals(self.seed, f"prop:{s}", ids)
         return ndtr(rho * hh.z[h] + np.sqrt(1 - rho**2) * own).astype(np.float32)
 
-    def handover_draw(self, s: int, rows: np.ndarray) -> np.ndarray:
-        """Each child's fixed number that decides whether a warm handover to service s reaches it."""
-        return rng.uniforms(self.seed, f"handover:{s}", self.children.cid[rows]).astype(np.float32)
+    def handover_draw(self, source: int, target: int, rows: np.ndarray, t: int) -> np.ndarray:
+        """The number that decides whether this month's contact with service `source` hands
+        each child over to service `target` (one draw per child, contact and target)."""
+        return rng.uniforms(self.seed, f"handover:{source}:{target}", self.children.cid[rows], t).astype(np.float32)
 
     def _build(self, scale: float, t0: int) -> None:
         """Initial city: children by Sozialraum and age band, grouped into households."""

@@ -47,6 +47,28 @@ SYNTHETIC_NOTE = (
     "der Einschwingzeit; die Zahlen zeigen den eingeschwungenen Zustand, nicht den Aufbaupfad."
 )
 
+# What the model assumes, in the words of a budget meeting (README, "How the model works", in full).
+METHOD_NOTE = """<h2>So rechnet das Modell</h2>
+<ul>
+<li><b>Entwicklung:</b> Deutsch, Motorik, Gewicht, Schulfähigkeit, soziale und materielle Lage jedes Kindes
+liegen auf einer Skala, die von der Geburt bis 18 ihre Bedeutung behält. Jede strebt zu einer Norm, die die
+Lage der Familie setzt (SGB II, Familiensprache, Bildung der Eltern, Alleinerziehende, Sozialraumtyp);
+Angebote verschieben den Weg des Kindes mit einer benannten Wirkungsgröße (Annahme, in der
+Sensitivitätsanalyse variiert), ein Vorsprung verblasst nach der Nutzung nach und nach.</li>
+<li><b>Teilhabe nach AWO-ISS:</b> Ein Problem in einer Lebenslage ist eine Lage des Kindes (materielle
+Versorgung, soziale Kontakte, Gesundheit, Sprache und Schulfähigkeit), nie die Nichtnutzung einer Leistung.
+Eine Leistung wirkt nur über ihre Wirkung auf diese Lage; auch Kinder außerhalb des SGB II können in jeder
+Lebenslage Probleme haben. Drei oder mehr Probleme: multiple Deprivation.</li>
+<li><b>Zugezogene Kinder</b> und die Kinder der Stadt zu Beginn kommen mit einer Vorgeschichte (Entwicklung,
+Kitaeintritt, Kontakte), wie sie Kinder gleichen Alters, gleicher Armutslage und Familiensprache in der Stadt haben.</li>
+<li><b>Armutsdynamik:</b> Alleinerziehende verlassen das SGB II langsamer (IAB-Kurzbericht 12/2009),
+erwerbstätige Haushalte schneller (Annahme).</li>
+<li><b>Warme Übergaben:</b> Jeder Kontakt mit einem Angebot, das übergibt, ist eine eigene Chance auf eine
+Übergabe an das nächste Angebot; mehr Kontakte, mehr Übergaben.</li>
+<li><b>Plausibilität:</b> Jede hervorgehobene Kennzahl des Status quo liegt in einem veröffentlichten Band
+(<code>make calibrate</code> druckt alle; Quellen in <code>sim/data/</code>).</li>
+</ul>"""
+
 
 # ---- tables --------------------------------------------------------------------------------------
 def summary_table(c: Comparison) -> pd.DataFrame:
@@ -119,6 +141,7 @@ Schuleingangsuntersuchung (Annahme: der Fall, den der Haushalt zählt).</p>
 <h2>Grafiken</h2>{figures}
 <h2>Indikatoren: Änderung gegenüber dem Status quo (Prozentpunkte)</h2>
 {indicator_table(c).to_html(index=False, escape=True)}
+{METHOD_NOTE}
 <h2>Tabellen zum Weiterrechnen</h2>
 <ul><li><a href="comparison.csv">comparison.csv</a>: alle Indikatoren, Gruppen, Niveaus und Differenzen (tidy)</li>
 <li><a href="costs.csv">costs.csv</a>: Kosten je Szenario, Angebot und Jahr</li>

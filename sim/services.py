@@ -90,7 +90,6 @@ class Service(CheckedModel):
     cost: Cost
     effects: dict[str, float] = Field(default_factory=dict)
     effects_only_for: Literal["other_language"] | None = None
-    counts_for: list[Literal["material", "social", "health", "cultural"]] = Field(default_factory=list)
     handover_to: list[str] = Field(default_factory=list)
     sources: str
 

@@ -9,6 +9,7 @@ import pytest
 from sim.agents import Child, Household
 from sim.model import PreventionChainModel
 from sim.population import AGE_OUT_MONTHS, STATUS_NAMES
+from sim.params import DEVELOPMENT_DOMAINS
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_child_views_match_the_arrays(model):
         assert child.services_used == [ids[k] for k in np.flatnonzero(ch.use[row])]
         assert child.household.household_id == int(hh.hid[ch.hh[row]])
         assert child.household.poverty_status == STATUS_NAMES[int(hh.status[ch.hh[row]])]
-        assert child.development == pytest.approx(dict(zip(("german", "motor", "weight", "school"), ch.dev[row].tolist())), abs=1e-3)
+        assert child.development == pytest.approx(dict(zip(DEVELOPMENT_DOMAINS, ch.dev[row].tolist())), abs=1e-3)
         entry = int(ch.kita_entry_age[row])
         assert child.kita_entry_age_months == (None if entry < 0 else entry)
         path = child.path

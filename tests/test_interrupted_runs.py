@@ -1,8 +1,9 @@
 """A run or report killed mid-way leaves nothing that a later collect, resume or reader takes as complete.
 
 Each test starts the real command in its own process group (as a terminal or a scheduler does),
-waits for a chosen moment (the model running, or the hidden folder being filled) and sends
-Ctrl-C (SIGINT) or SIGKILL to the group. Afterwards the result folder is absent or complete;
+waits for a chosen moment (the model running, or the hidden folder being filled), freezes the
+group (SIGSTOP) and checks that it is caught at that moment, not after it finished, then sends
+Ctrl-C (SIGINT) or SIGKILL and lets it go on (SIGCONT). So every test interrupts for real. Afterwards the result folder is absent or complete;
 after Ctrl-C no hidden temporary is left; after SIGKILL a hidden `.<name>.*` temporary may
 remain, and neither sim.collect nor a resumed sweep reads it.
 """
@@ -41,7 +42,7 @@ def start(module: str, *args: str, cwd: Path) -> subprocess.Popen:
 def start_run(tmp: Path) -> tuple[subprocess.Popen, Path]:
     """A single run writing where a sweep's run would (<sweep>/<job>/result), Hydra's own files aside."""
     out = tmp / "sweep" / "baseline_seed0" / "result"
-    proc = start("sim.run", "--scale", "0.02", "--years", "2", "--burn-in", "0", "--out", str(out),
+    proc = start("sim.run", "--scale", "0.02", "--years", "18", "--burn-in", "0", "--out", str(out),
                  f"hydra.run.dir={tmp / 'hydra'}", cwd=tmp)
     return proc, out
 
@@ -69,11 +70,19 @@ def wait_until(condition, proc: subprocess.Popen, timeout: float = 120.0, poll: 
     raise AssertionError("the moment to interrupt never came")
 
 
+def freeze_at(proc: subprocess.Popen, still_there) -> None:
+    """Stop the process group and check that it is caught mid-way: still running, with the
+    moment's condition (`still_there`) still true. Fails if it had finished first."""
+    os.killpg(proc.pid, signal.SIGSTOP)
+    time.sleep(0.05)  # every process of the group has stopped
+    assert proc.poll() is None, "the process had finished before the signal: nothing was interrupted"
+    assert still_there(), "the moment to interrupt had passed before the signal came"
+
+
 def interrupt(proc: subprocess.Popen, sig: signal.Signals) -> int:
-    try:
-        os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
+    """Send sig to the frozen group, then let it go on so that it can handle the signal."""
+    os.killpg(proc.pid, sig)
+    os.killpg(proc.pid, signal.SIGCONT)
     try:
         _, err = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
@@ -102,8 +111,10 @@ def assert_complete_or_absent(out: Path, files: tuple[str, ...]) -> bool:
 # ---- python -m sim.run ---------------------------------------------------------------------------
 def test_a_run_killed_while_writing_leaves_nothing_that_collect_or_resume_reads(tmp_path):
     proc, out = start_run(tmp_path)
-    assert wait_until(lambda: bool(hidden(out.parent, out.name)), proc), proc.stderr.read()[-3000:]
-    interrupt(proc, signal.SIGKILL)
+    writing = lambda: bool(hidden(out.parent, out.name))  # noqa: E731
+    assert wait_until(writing, proc), proc.stderr.read()[-3000:]
+    freeze_at(proc, writing)
+    assert interrupt(proc, signal.SIGKILL) == -signal.SIGKILL, "the run was not killed"
 
     complete = assert_complete_or_absent(out, RUN_FILES)
     if not complete:
@@ -118,16 +129,23 @@ def test_a_run_killed_while_writing_leaves_nothing_that_collect_or_resume_reads(
 @pytest.mark.parametrize("moment", ["running", "writing"])
 def test_ctrl_c_stops_a_run_without_leaving_a_part_or_a_temporary(tmp_path, moment):
     proc, out = start_run(tmp_path)
+    writing = lambda: bool(hidden(out.parent, out.name))  # noqa: E731
     if moment == "running":
-        # Hydra has composed the configuration and the model has started once Hydra's folder exists.
+        # Hydra has composed the configuration and the model has started once Hydra's folder exists;
+        # the model is still running while nothing is being written yet.
         reached = wait_until(lambda: (tmp_path / "hydra" / ".hydra" / "config.yaml").exists(), proc)
+        at_moment = lambda: not writing() and not out.exists()  # noqa: E731
     else:
-        reached = wait_until(lambda: bool(hidden(out.parent, out.name)), proc)
+        reached = wait_until(writing, proc)
+        at_moment = writing
     assert reached, proc.stderr.read()[-3000:]
+    freeze_at(proc, at_moment)
     code = interrupt(proc, signal.SIGINT)
 
     complete = assert_complete_or_absent(out, RUN_FILES)
-    assert complete or code != 0, "an interrupted run must not report success"
+    assert code != 0, "an interrupted run must not report success"
+    if moment == "running":
+        assert not complete, "a run stopped while computing wrote a result"
     assert hidden(out.parent, out.name) == [], "Ctrl-C left a hidden temporary behind"
     if complete:
         assert read_yaml(out / "provenance.yaml")["seeds"] == [0]
@@ -153,12 +171,15 @@ def test_a_finished_run_carries_its_provenance(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl_c", "sigkill"])
 def test_a_report_interrupted_while_writing_is_absent_or_complete(tmp_path, sig):
     proc, out = start_report(tmp_path)
-    assert wait_until(lambda: bool(hidden(tmp_path, out.name)), proc, timeout=240), proc.stderr.read()[-3000:]
-    time.sleep(0.5)  # inside the writing of tables and charts
+    writing = lambda: bool(hidden(tmp_path, out.name))  # noqa: E731
+    assert wait_until(writing, proc, timeout=240), proc.stderr.read()[-3000:]
+    time.sleep(0.2)  # inside the writing of tables and charts
+    freeze_at(proc, writing)
     code = interrupt(proc, sig)
 
     complete = assert_complete_or_absent(out, REPORT_FILES)
-    assert complete or code != 0
+    assert code != 0, "an interrupted report must not report success"
+    assert not complete, "a report stopped while writing left a complete folder (was it done already?)"
     if sig == signal.SIGINT:
         assert hidden(tmp_path, out.name) == [], "Ctrl-C left a hidden temporary behind"
     if complete:

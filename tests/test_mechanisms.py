@@ -21,7 +21,6 @@ from sim.mechanisms.takeup import (
     household_key,
     household_traits,
     need_score,
-    probability,
     traits_of_code,
 )
 from sim.model import PreventionChainModel
@@ -56,7 +55,9 @@ def test_more_places_shorten_waiting_lists(baseline, more_u3_places, value, mont
 
 
 def test_warm_handovers_raise_next_phase_reach(no_coordination, full_coordination, value):
-    assert not no_coordination.pop.children.handover.any(), "without coordination nobody is handed over"
+    ch = no_coordination.pop.children
+    born_here = ch.alive & (ch.arrived == ch.birth)  # the others bring the handovers of their past
+    assert not ch.handover[born_here].any(), "without coordination nobody is handed over in the city"
     assert full_coordination.pop.children.handover.sum() > 1000
     for target in ("familienzentrum", "family_midwife"):
         assert value(full_coordination, f"ever_{target}") > value(no_coordination, f"ever_{target}") + 0.02, target
@@ -66,13 +67,12 @@ def test_warm_handovers_raise_next_phase_reach(no_coordination, full_coordinatio
         no_coordination, "ever_familienzentrum", "poverty", "sgb2")
 
 
-def test_need_based_priority_gives_poor_children_more_u3_places(baseline, need_based, runs, value):
-    # Status quo: SGB II children get no fewer U3 Kita places (in the calibrated city few U3 Kita
-    # applicants are left without a place once places elsewhere in the Stadtbezirk count).
-    assert value(need_based, "reach_u3_kita", "poverty", "sgb2") >= value(baseline, "reach_u3_kita", "poverty", "sgb2")
-    assert value(need_based, "ever_u3_kita", "poverty", "sgb2") >= value(baseline, "ever_u3_kita", "poverty", "sgb2")
-    # Where U3 care as a whole is scarce (places of Kita and Tagespflege cut to 70%), need-based
-    # priority raises the U3 care coverage of SGB II children and narrows the gap.
+def test_need_based_priority_gives_poor_children_more_u3_places(runs, value):
+    # In the calibrated city few U3 applicants go without a place once places elsewhere in the
+    # Stadtbezirk count, so priority moves little there (need ranks families by language,
+    # education and poverty; employment-first also favours working SGB II parents). Where U3
+    # care as a whole is scarce (places of Kita and Tagespflege cut to 70%), need-based priority
+    # raises the U3 care coverage of SGB II children and narrows the gap.
     scarce = {"u3_kita": {"all": 0.7}, "kindertagespflege": {"all": 0.7}}
     by_employment = runs(Levers(places_factor=scarce))
     by_need = runs(Levers(places_factor=scarce, priority_rule="need_based"))
@@ -253,7 +253,7 @@ def test_population_counts_balance():
     assert series["Kinder"].iloc[-1] * model.scale == pytest.approx(model.pop.children.alive.sum())
 
 
-def test_trait_codes_reproduce_household_traits_susceptibility_and_drift():
+def test_trait_codes_reproduce_household_traits_susceptibility_and_norm():
     """The take-up engine looks susceptibility and need up by the trait bits of household_key:
     the same traits, and the same float32 values as computing them household by household."""
     model = PreventionChainModel("baseline", seed=1, scale=0.05, years=1, burn_in_years=1)
@@ -265,27 +265,25 @@ def test_trait_codes_reproduce_household_traits_susceptibility_and_drift():
     assert (traits_of_code(code) == traits).all()
     assert (services.sus_by_traits[code] == services.sus_w[0] + traits @ services.sus_w[1:]).all()
     assert (services.need_by_traits[code] == need_score(traits, model.params)).all()
-    # The same for development's drift, which adds high education.
+    # The same for development's norm, which adds high education.
     hh = pop.households
     risk_traits = np.column_stack([traits, hh.high_education]).astype(np.float32)
     code = development.risk_code(household_key(hh), hh.high_education)
     assert (development.risk_traits_of_code(code) == risk_traits).all()
-    assert (model.drift_by_code.T[code] == risk_traits @ development.risk_matrix(model.params)).all()
+    assert (model.norm_by_code.T[code] == risk_traits @ development.risk_matrix(model.params)).all()
 
 
 @pytest.mark.parametrize("scenario", ["baseline", "full_chain"])
 def test_cached_decisions_equal_deciding_everything_every_month(scenario):
     """The engine re-makes a take-up decision or a child's monthly development only where an
-    input changed, and draws a warm handover once per child and target. A run that throws all of
-    this away every month must give the same numbers, to the last bit: a missed input change
-    would show here."""
+    input changed. A run that throws all of this away every month must give the same numbers, to
+    the last bit: a missed input change would show here."""
     cached = PreventionChainModel(scenario, seed=3, scale=0.03, years=2, burn_in_years=1)
     fresh = PreventionChainModel(scenario, seed=3, scale=0.03, years=2, burn_in_years=1)
     while fresh.running:
         ch = fresh.pop.children
         ch.takeup_pending[:] = True
         ch.rate_ready[:] = False
-        ch.handover_drawn[:] = False
         fresh.step()
         cached.step()
     assert np.array_equal(cached.pop.children.dev, fresh.pop.children.dev)
@@ -295,31 +293,6 @@ def test_cached_decisions_equal_deciding_everything_every_month(scenario):
 
 # --- the two shared rules, as units --------------------------------------------------------
 
-B = len(BARRIERS)
-nonneg = st.floats(min_value=0.0, max_value=5.0, allow_nan=False, allow_infinity=False)
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    data=st.data(),
-    n=st.integers(min_value=1, max_value=8),
-    base_rate=st.floats(min_value=0.0, max_value=1.0),
-    need=st.floats(min_value=-3.0, max_value=3.0),
-)
-def test_lowering_a_barrier_never_lowers_takeup_probability(data, n, base_rate, need):
-    intensity = data.draw(hnp.arrays(np.float64, (n, B), elements=nonneg))
-    susceptibility = data.draw(hnp.arrays(np.float64, (n, B), elements=nonneg))
-    elasticity = data.draw(hnp.arrays(np.float64, (B,), elements=nonneg))
-    share_left = data.draw(hnp.arrays(np.float64, (n, B), elements=st.floats(min_value=0.0, max_value=1.0)))
-    lowered = intensity * share_left
-    p = probability(base_rate, intensity, susceptibility, elasticity, need)
-    p_lowered = probability(base_rate, lowered, susceptibility, elasticity, need)
-    assert p.shape == (n,)
-    assert ((p >= 0) & (p <= 1)).all()
-    assert (p_lowered >= p).all(), (p, p_lowered)
-    # Removing every barrier gives the base rate (shifted only by need targeting).
-    free = probability(base_rate, np.zeros((n, B)), susceptibility, elasticity, need)
-    assert (free >= p_lowered).all()
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

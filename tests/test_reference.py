@@ -4,7 +4,8 @@ Both run the status quo on a small city over several seeds; they draw different 
 so they agree in distribution, not bit for bit. For each key indicator (take-up and reach of every
 service, Kita, school entry, poverty, deprivation, the chain's reach, and the counts of children)
 a Welch t-test compares the values over seeds; a Bonferroni bound keeps the chance of a false
-alarm over all of them below FAMILY_ALPHA. The last two tests show the check has teeth: a reference
+alarm over all of them below FAMILY_ALPHA. The same comparison runs a scenario that pulls every
+lever (full_chain). The last two tests show the check has teeth: a reference
 with one changed base rate fails it, and so does one that lets low-income families use BuT without
 receiving Kinderzuschlag.
 """
@@ -73,13 +74,13 @@ def key_figures(table: pd.DataFrame) -> pd.Series:
     return pd.Series(figures, dtype=float)
 
 
-def run_engine(seed: int, params=None) -> pd.Series:
-    table = PreventionChainModel("baseline", seed=seed, params=params, **SETTINGS).run().indicators()
+def run_engine(seed: int, params=None, scenario: str = "baseline") -> pd.Series:
+    table = PreventionChainModel(scenario, seed=seed, params=params, **SETTINGS).run().indicators()
     return key_figures(table[table["subgroup_type"].isin(["all", "poverty"])])
 
 
-def run_reference(seed: int, params=None) -> pd.Series:
-    return key_figures(ReferenceModel("baseline", seed=seed, params=params, **SETTINGS).run().indicators())
+def run_reference(seed: int, params=None, scenario: str = "baseline") -> pd.Series:
+    return key_figures(ReferenceModel(scenario, seed=seed, params=params, **SETTINGS).run().indicators())
 
 
 class ProviderIgnoringKinderzuschlag(ServiceProvider):
@@ -92,15 +93,15 @@ class ProviderIgnoringKinderzuschlag(ServiceProvider):
         return super().eligible(child, t)
 
 
-def run_reference_ignoring_kinderzuschlag(seed: int, params=None) -> pd.Series:
+def run_reference_ignoring_kinderzuschlag(seed: int, params=None, scenario: str = "baseline") -> pd.Series:
     # Runs in a worker process of `runs`, so the broken rule stays in that process.
     reference.model.ServiceProvider = ProviderIgnoringKinderzuschlag
-    return run_reference(seed, params)
+    return run_reference(seed, params, scenario)
 
 
-def runs(function, seeds, params) -> pd.DataFrame:
+def runs(function, seeds, params, scenario: str = "baseline") -> pd.DataFrame:
     with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        return pd.DataFrame(list(pool.map(function, seeds, [params] * len(seeds))))
+        return pd.DataFrame(list(pool.map(function, seeds, [params] * len(seeds), [scenario] * len(seeds))))
 
 
 def disagreements(engine: pd.DataFrame, reference: pd.DataFrame, family_alpha: float = FAMILY_ALPHA) -> pd.DataFrame:
@@ -133,6 +134,16 @@ def test_engine_and_per_agent_reference_give_the_same_indicator_distributions(en
     assert engine_runs.shape == reference_runs.shape
     differing = disagreements(engine_runs, reference_runs)
     assert differing.empty, "engine and reference differ:\n" + differing.to_string()
+
+
+def test_engine_and_reference_agree_on_a_scenario_that_pulls_every_lever(fixed_params):
+    """The whole chain (Lotsen, outreach and multilingual information, BuT without application,
+    warm handovers at every transition, need-based places, more U3 places in high-need quarters)
+    through both implementations: the levers' rules agree, not only the status quo's."""
+    engine_runs = runs(run_engine, list(ENGINE_SEEDS), fixed_params, "full_chain")
+    reference_runs = runs(run_reference, list(REFERENCE_SEEDS), fixed_params, "full_chain")
+    differing = disagreements(engine_runs, reference_runs)
+    assert differing.empty, "engine and reference differ under full_chain:\n" + differing.to_string()
 
 
 def test_the_comparison_notices_a_changed_rule(engine_runs, fixed_params):

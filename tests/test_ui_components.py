@@ -176,6 +176,9 @@ def test_a_running_comparison_can_be_cancelled_and_the_ui_stays_usable(render):
     rc.find(v.Btn, children=["Abbrechen"]).widget.click()
     wait_until(lambda: "Abgebrochen; es gilt weiter das vorige Ergebnis." in page_text(rc), timeout=30)
     assert state.latest() is None
+    # The cancel came while it computed: fewer runs were done than asked.
+    done = state.progress.value
+    assert done.total == 6 and done.done < done.total, f"the comparison had finished before it was cancelled ({done})"
 
 
 def test_the_edited_copy_is_compared_under_its_own_title(render):

@@ -7,6 +7,8 @@ the same families, births and moves (common random numbers by construction).
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import ndtr, ndtri
+from scipy.stats import multivariate_normal
 
 from sim import rng
 from sim.population import (
@@ -41,24 +43,63 @@ def _close_empty_households(pop: Population) -> None:
     hh.alive &= members > 0
 
 
-def poverty(pop: Population, t: int) -> None:
-    """Entry into and exit from SGB II and low income, Sozialraum by Sozialraum.
+def sgb2_exit_hazard(params, single_parent: np.ndarray, employed: np.ndarray) -> np.ndarray:
+    """Yearly hazard of leaving SGB II by the household's situation: single parents leave more
+    slowly (Lietzmann, IAB-Kurzbericht 12/2009), households with work faster (assumption);
+    the factors are demography.sgb2_exit_factor."""
+    d = params.demography
+    factor = np.where(single_parent, d.sgb2_exit_factor["single_parent"], 1.0) * np.where(
+        employed, d.sgb2_exit_factor["employed"], 1.0)
+    return np.minimum(d.sgb2_exit_per_year * factor, 0.99)
 
-    Entry hazards are set so that each Sozialraum keeps its published SGB II share in
-    equilibrium; the exit hazard sets how long poverty lasts (fitted to persistence).
+
+def sgb2_share_by_family(city, params) -> np.ndarray:
+    """(Sozialräume × [couple, single parent]) share of households in SGB II, as the city is built:
+    poverty and single parenthood correlated through the household's latent poverty score
+    (Population.add_households)."""
+    rho = params.demography.trait_correlation
+    a = ndtri(np.clip(city.sgb2_share, 1e-6, 1 - 1e-6))
+    b = ndtri(np.clip(city.single_parent_share, 1e-6, 1 - 1e-6))
+    both = multivariate_normal(mean=[0.0, 0.0], cov=[[1.0, rho], [rho, 1.0]]).cdf(np.column_stack([a, b]))
+    both = np.atleast_1d(both)
+    single = both / ndtr(b)
+    couple = (ndtr(a) - both) / (1 - ndtr(b))
+    return np.clip(np.column_stack([couple, single]), 0, 0.95)
+
+
+def sgb2_entry_monthly(city, params) -> np.ndarray:
+    """(Sozialräume × [couple, single parent]) monthly hazard of entering SGB II. Set so that each
+    kind of family keeps, in each Sozialraum, the SGB II share it has when the city is built:
+    entry = mean exit × share / (1 − share), with the exit hazard averaged over the employment
+    of families in SGB II. So entry depends on the family as exit does."""
+    share = sgb2_share_by_family(city, params)
+    employed = params.demography.employed_share["sgb2"]
+    exits = []
+    for single in (False, True):
+        e = [monthly(float(sgb2_exit_hazard(params, np.array(single), np.array(w)))) for w in (False, True)]
+        exits.append((1 - employed) * e[0] + employed * e[1])
+    return np.array(exits)[None, :] * share / (1 - share)
+
+
+def poverty(pop: Population, t: int, entry_sgb2: np.ndarray) -> None:
+    """Entry into and exit from SGB II and low income, by Sozialraum and family.
+
+    Exit from SGB II depends on the family (sgb2_exit_hazard); entry hazards (`entry_sgb2`, from
+    sgb2_entry_monthly) keep each Sozialraum's SGB II share of each kind of family in equilibrium.
+    Low income has one exit hazard (assumption).
     """
     hh, city, d = pop.households, pop.city, pop.params.demography
     alive = np.flatnonzero(hh.alive)
     sr = hh.sozialraum[alive]
     status = hh.status[alive]
     hid = hh.hid[alive]
+    single = hh.single_parent[alive]
     u = rng.uniforms(pop.seed, "poverty", hid, t)
-    # The hazards per Sozialraum, then per household.
     r = np.clip(city.sgb2_share, 0, 0.95)
     q = np.clip(city.low_income_share / np.maximum(1 - r, 1e-6), 0, 0.95)
-    exit_sgb2 = monthly(d.sgb2_exit_per_year)
+    exit_sgb2 = 1.0 - (1.0 - sgb2_exit_hazard(pop.params, single, hh.employed[alive])) ** (1 / 12)
     exit_low = monthly(d.low_income_exit_per_year)
-    enter_sgb2 = (exit_sgb2 * r / (1 - r)).take(sr)
+    enter_sgb2 = entry_sgb2[sr, single.view(np.int8)]
     enter_low = (exit_low * q / (1 - q)).take(sr)
     q = q.take(sr)
     new = status.copy()
@@ -102,10 +143,11 @@ def births(pop: Population, t: int, scale: float, weights: np.ndarray) -> int:
     return int(n)
 
 
-def migration(pop: Population, t: int, scale: float, weights: np.ndarray) -> tuple[int, int]:
+def migration(pop: Population, t: int, scale: float, weights: np.ndarray, history) -> tuple[int, int]:
     """Households move out of the city, in from outside, and between Sozialräume.
 
-    Returns (children moved out, children moved in). Within-city movers keep their places
+    Returns (children moved out, children moved in). Children who move in take a history that
+    fits their age and family (sim.mechanisms.history). Within-city movers keep their places
     (assumption); poor movers go where poverty is, others where it is not, so the city's
     spread of poverty persists.
     """
@@ -147,6 +189,6 @@ def migration(pop: Population, t: int, scale: float, weights: np.ndarray) -> tup
         first[1:] = member_hh[order][1:] != member_hh[order][:-1]
         first_born = np.empty_like(first)
         first_born[order] = first
-        pop.add_children(member_hh, (t - ages).astype(np.int32), first_born, t)
+        history.assign(pop.add_children(member_hh, (t - ages).astype(np.int32), first_born, t), t)
         n_in = int(member_hh.size)
     return n_out, n_in

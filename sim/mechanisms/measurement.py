@@ -13,13 +13,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.mechanisms import development
+from sim.params import AWO_ISS_DIMENSIONS as DIMENSIONS
+
+# The AWO-ISS study observed children at 6, 10 and 16/17 (waves 1999, 2003/04, 2009/10): its
+# dimensions are counted for children aged 6-17, like with like. Below 6, the cultural dimension
+# would rest on German alone and the social one on a toddler's few contacts.
+AWO_ISS_MIN_AGE_MONTHS = 72
 from sim.params import DEVELOPMENT_DOMAINS
 from sim.population import AUGUST, STATUS_LOW_INCOME, STATUS_SGB2
 
-GERMAN, MOTOR, WEIGHT, SCHOOL = (DEVELOPMENT_DOMAINS.index(d) for d in ("german", "motor", "weight", "school"))
+GERMAN, MOTOR, WEIGHT, SCHOOL, SOCIAL, MATERIAL = (
+    DEVELOPMENT_DOMAINS.index(d) for d in ("german", "motor", "weight", "school", "social", "material"))
 SNAPSHOT_MONTH = 2  # March
 U9_AGE = 64
-DIMENSIONS = ("material", "social", "health", "cultural")
 # Reach of the chain: a child counts as reached when it uses a personal support service now.
 # Universal health check-ups and the cash benefits (Kinderzuschlag, BuT) do not count there; birth-
 # phase visits count for the whole early childhood (they are single contacts). service_reach_all
@@ -43,9 +50,6 @@ class Measurement:
         self.model = model
         ids = model.catalogue.ids
         self.s = {i: k for k, i in enumerate(ids)}
-        self.counts_for = {
-            d: np.array([d in svc.counts_for for svc in model.catalogue.services.values()]) for d in DIMENSIONS
-        }
         self.exam_records: list[dict[str, np.ndarray]] = []
         services = list(model.catalogue.services.values())
         self.support = np.array([i not in NOT_SUPPORT for i in ids])
@@ -95,8 +99,7 @@ class Measurement:
         measures = {name: (all_rows, value) for name, value in results.items()}
         measures["sgb2_4_years_or_more_at_6"] = (status == STATUS_SGB2, t - hh.status_since[h] >= 48)
         self._add(t, rows, measures)
-        # German at school entry carries into school readiness.
-        ch.dev[rows, SCHOOL] += par.german_to_school * np.minimum(dev[:, GERMAN], 0)
+        development.school_entry_shift(self.model, rows)
         self.exam_records.append(self._exam_record(t, rows, results))
 
     def _exam_record(self, t: int, rows: np.ndarray, results: dict) -> dict[str, np.ndarray]:
@@ -115,6 +118,9 @@ class Measurement:
             "other_language": hh.other_language[h],
             "employed": hh.employed[h],
             "age_months": (t - ch.birth[rows]).astype(np.int16),
+            # When the child came to the city (its birth month if born here): model month, and age then.
+            "arrival_model_month": ch.arrived[rows].copy(),
+            "age_at_arrival_months": (ch.arrived[rows] - ch.birth[rows]).astype(np.int16),
             "kita_entry_age_months": ch.kita_entry_age[rows],
         }
         for k, service in enumerate(self.model.catalogue.ids):
@@ -151,24 +157,22 @@ class Measurement:
         self._add(t, rows, {"neet_at_18": (np.ones(rows.size, bool), neet)})
 
     # ---- the yearly snapshot -----------------------------------------------------------------
-    def deprivation(self, t: int, rows: np.ndarray | None = None, use: np.ndarray | None = None) -> np.ndarray:
-        """(children × 4) problems in the material, social, health and cultural dimension.
-        `use` may pass in rows_of(children.use, rows), if already gathered."""
+    def deprivation(self, t: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """(children × 4) problems in the material, social, health and cultural dimension of the
+        AWO-ISS Lebenslagen approach, each a fact about the child's situation (its latent scores
+        against a threshold), never the use of a service: a service moves them only through its
+        effect on the child's scores (services.yaml). Cultural problems are German before
+        school and school readiness in school."""
         pop, par = self.model.pop, self.model.params.development
-        ch, hh = pop.children, pop.households
+        ch = pop.children
         rows = np.flatnonzero(ch.alive) if rows is None else rows
-        use = rows_of(ch.use, rows) if use is None else use
-        status = hh.status[ch.hh[rows]]
-        age = t - ch.birth[rows]
         dev = rows_of(ch.dev, rows)
+        thr = par.deprivation_threshold
         in_school = t >= ch.school_start[rows]
-        material = (status > 0) & ~use[:, self.counts_for["material"]].any(axis=1)
-        social = (age >= 12) & ~use[:, self.counts_for["social"]].any(axis=1)
-        checkups = self.s["u_checkups"]
-        health = ((age <= 66) & ~use[:, checkups]) | (dev[:, MOTOR] < par.exam_threshold["motor"]) | (
-            dev[:, WEIGHT] < par.exam_threshold["weight"])
-        cultural = np.where(in_school, dev[:, SCHOOL] < par.deprivation_school_threshold,
-                            (age >= 36) & (dev[:, GERMAN] < par.exam_threshold["german"]))
+        material = dev[:, MATERIAL] < thr["material"]
+        social = dev[:, SOCIAL] < thr["social"]
+        health = np.minimum(dev[:, MOTOR], dev[:, WEIGHT]) < thr["health"]
+        cultural = np.where(in_school, dev[:, SCHOOL], dev[:, GERMAN]) < thr["cultural"]
         return np.stack([material, social, health, cultural], axis=1)
 
     def snapshot(self, t: int) -> None:
@@ -187,7 +191,8 @@ class Measurement:
         kita = use[:, s["u3_kita"]] | use[:, s["ue3_kita"]]
         u3_care = use[:, s["u3_kita"]] | use[:, s["kindertagespflege"]]
         but_eligible = (status == STATUS_SGB2) | ((status == STATUS_LOW_INCOME) & use[:, s["kinderzuschlag"]])
-        deprived = self.deprivation(t, rows, use)
+        deprived = self.deprivation(t, rows)
+        awo_ages = age >= AWO_ISS_MIN_AGE_MONTHS
         n_problems = deprived.sum(axis=1)
         everyone = np.ones(rows.size, dtype=bool)
         measures = {
@@ -200,11 +205,13 @@ class Measurement:
             "but_social_participation_takeup": (but_eligible & (age >= 72) & (age < 180), use[:, s["but_social"]]),
             "kinderzuschlag_takeup": (status == STATUS_LOW_INCOME, use[:, s["kinderzuschlag"]]),
             "welcome_visit_acceptance": (ch.first_born[rows] & (age >= 3) & (age <= 14), ever[:, s["welcome_visit"]]),
-            "multiple_deprivation": (everyone, n_problems >= 3),
-            "wellbeing": (everyone, n_problems == 0),
+            # Parent-child groups in the first three years, as KiD 0-3 asks (ever used).
+            "parent_child_group_under_3": (age < 36, ever[:, s["familienzentrum"]]),
+            "multiple_deprivation": (awo_ages, n_problems >= 3),
+            "wellbeing": (awo_ages, n_problems == 0),
         }
         for k, dim in enumerate(DIMENSIONS):
-            measures[f"deprivation_{dim}"] = (everyone, deprived[:, k])
+            measures[f"deprivation_{dim}"] = (awo_ages, deprived[:, k])
         measures |= self._chain_reach(age, in_school, grade, use, ever)
         for k, service in enumerate(self.model.catalogue.ids):
             lo, hi = self.model.catalogue.services[service].ages_months

@@ -89,8 +89,9 @@ class ServiceSystem:
         # an integer matrix product is ten times slower.
         self.handover_matrix = cat.handover_matrix().astype(np.float32)
         self.coordination = np.array([lev.coordination_level(svc.phase) for svc in self.svc], dtype=np.float32)
-        # The services a family can be handed over to at all.
-        self.handover_targets = np.flatnonzero(self.handover_matrix.any(axis=0) & (self.coordination > 0))
+        # Per service, the next services a contact there can hand a family over to (coordination > 0).
+        self.handover_to = [np.flatnonzero(self.handover_matrix[s] * (self.coordination > 0)) for s in range(S)]
+        self.handover_sources = np.array([s for s in range(S) if self.handover_to[s].size], dtype=np.int64)
         city = model.city_arrays
         self.n_sr = city.sgb2_share.size
         self.bezirk = city.stadtbezirk.astype(np.int64) - 1
@@ -119,7 +120,9 @@ class ServiceSystem:
         self.pressure_changed = np.zeros(S, dtype=bool)
         self.cover = np.array([self.ids.index(svc.cost_covered_by) if svc.cost_covered_by else -1 for svc in self.svc])
         self.slot_carry = np.zeros(S)
-        self.effects = np.array([[svc.effects.get(d, 0.0) for d in DEVELOPMENT_DOMAINS] for svc in self.svc], dtype=np.float32)
+        scale = par.development.effect_scale
+        self.effects = np.array([[svc.effects.get(d, 0.0) * scale[d] for d in DEVELOPMENT_DOMAINS] for svc in self.svc],
+                                dtype=np.float32)
         only_other = np.array([svc.effects_only_for == "other_language" for svc in self.svc])
         german = self.effects[:, DEVELOPMENT_DOMAINS.index("german")]
         # Columns: the four domains, then German for every child, then German only where German is
@@ -189,10 +192,10 @@ class ServiceSystem:
             ok &= self._uses_any([self.ids.index(r) for r in svc.requires_any])
         if svc.requires_need:
             d = DEVELOPMENT_DOMAINS.index(svc.requires_need)
-            ok &= ch.dev[:, d] < self.model.params.development.deprivation_school_threshold
+            ok &= ch.dev[:, d] < self.model.params.development.need_threshold
         return ok
 
-    def _probability(self, s: int, idx: np.ndarray, ctx: dict, far: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    def takeup_probability(self, s: int, idx: np.ndarray, ctx: dict, far: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         """Take-up probability of service s for the children idx: the barrier load of
         sim.mechanisms.takeup summed barrier by barrier (only the barriers the service has).
         With `far`, also the probability for a place elsewhere in the Stadtbezirk (else None)."""
@@ -249,7 +252,7 @@ class ServiceSystem:
         if rows.size:
             propensity = self.model.pop.propensity(s, rows)
             # For places also whether a place further away would be taken.
-            p, p_far = self._probability(s, rows, ctx, far=self.local_places[s])
+            p, p_far = self.takeup_probability(s, rows, ctx, far=self.local_places[s])
             ch.takes_up[:, s][rows] = propensity < p
             if p_far is not None:
                 ch.takes_up_far[:, s][rows] = propensity < p_far
@@ -299,15 +302,16 @@ class ServiceSystem:
         return key
 
     # ---- the monthly step --------------------------------------------------------------------
-    def step(self, t: int) -> None:
+    def context(self, t: int, key: np.ndarray) -> dict:
+        """What every service's decision this month reads: ages, school, poverty, the family's
+        Sozialraum and trait code (`key` from take-up's household_key)."""
         pop = self.model.pop
         ch, hh = pop.children, pop.households
-        key = self._mark_family_changes()
         status_hh = hh.status.astype(np.int64)
         status = hh.status[ch.hh]
         age = t - ch.birth
         in_school = t >= ch.school_start
-        ctx = {
+        return {
             "alive": ch.alive,
             "age": age,
             "age8": np.minimum(age, 255).astype(np.uint8),  # 255: older than every age window
@@ -321,6 +325,10 @@ class ServiceSystem:
             "sr_hh": hh.sozialraum.astype(np.int64),
             "traits_hh": key % TRAIT_CODES,  # row of sus_by_traits and need_by_traits
         }
+
+    def step(self, t: int) -> None:
+        ctx = self.context(t, self._mark_family_changes())
+        ch = self.model.pop.children
         for s, svc in enumerate(self.svc):
             cap = svc.capacity
             if not isinstance(cap, Capacity):
@@ -337,7 +345,7 @@ class ServiceSystem:
                     self._step_caseload(s, t, ctx, slots)
             else:
                 self._step_places(s, t, ctx)
-        self._record_contacts(t, age)
+        self._record_contacts(t, ctx["age"])
 
     def _step_once(self, s: int, t: int, ctx: dict, slots: float | None) -> None:
         ch = self.model.pop.children
@@ -432,6 +440,28 @@ class ServiceSystem:
 
         return allocate(groups, free, key, tiebreak)
 
+    def _hand_over(self, t: int, age: np.ndarray) -> None:
+        """Warm handovers: every contact with a service that hands over gives each child its own
+        chance of a handover to each next service in the chain, with the coordination level of
+        that service's phase. A contact is the first month of use, and for ongoing services
+        every twelfth month of use after it (a yearly review); a single-contact service gives one.
+        The draw is a hash of (seed, source, target, child, month): common random numbers."""
+        ch = self.model.pop.children
+        for s in self.handover_sources:
+            months = age - ch.first_age[:, s]
+            contact = ch.use[:, s] & (months >= 0)
+            contact &= (months == 0) if self.svc[s].mode == "once" else (months % 12 == 0)
+            rows = np.flatnonzero(contact)
+            if rows.size == 0:
+                continue
+            for j in self.handover_to[s]:
+                candidates = rows[~ch.handover[:, j][rows]]
+                if candidates.size == 0:
+                    continue
+                gained = candidates[self.model.pop.handover_draw(s, j, candidates, t) < self.coordination[j]]
+                ch.handover[:, j][gained] = True
+                ch.takeup_pending[:, j][gained] = True  # a handover changes only its own service's decision
+
     def _record_contacts(self, t: int, age: np.ndarray) -> None:
         """First contacts, Kita entry and warm handovers to the next services in the chain.
         Only the rows with a first contact this month change."""
@@ -443,28 +473,16 @@ class ServiceSystem:
         for s in range(use.shape[1]):
             any_new |= use[:, s] > ever[:, s]
         rows = np.flatnonzero(any_new)
-        ever_rows = ever[rows]
-        new = use[rows] & ~ever_rows
+        new = use[rows] & ~ever[rows]
         self.new_contacts = (rows, new)
-        if rows.size == 0:
-            return
         for s in np.flatnonzero(new.any(axis=0)):  # write only the new contacts, service by service
             first = rows[new[:, s]]
             ch.first_age[:, s][first] = age[first]
             ever[:, s][first] = True
-        ever_rows |= new
-        reached = (ever_rows.astype(np.float32) @ self.handover_matrix) > 0
-        for s in self.handover_targets:  # service by service: only the reached rows are read
-            candidates = rows[reached[:, s]]
-            # A child's handover draw is fixed and coordination is a lever, fixed for the run: one
-            # draw per child and target decides for good.
-            candidates = candidates[~ch.handover_drawn[:, s][candidates]]
-            if candidates.size == 0:
-                continue
-            ch.handover_drawn[:, s][candidates] = True
-            gained = candidates[self.model.pop.handover_draw(s, candidates) < self.coordination[s]]
-            ch.handover[:, s][gained] = True
-            ch.takeup_pending[:, s][gained] = True  # a handover changes only its own service's decision
+        if self.handover_sources.size:
+            self._hand_over(t, age)
+        if rows.size == 0:
+            return
         # Kita entry is the first contact with the first Kita service (use of a Kita without an
         # entry age can only be such a first contact: both are set here, together).
         entering = rows[new[:, self.kita].any(axis=1)]

@@ -69,10 +69,3 @@ def need_score(traits: np.ndarray, params: ModelParams) -> np.ndarray:
 def probability_from_load(base_logit, load, need_term=0.0):
     """The shared take-up model, given the summed barrier load of each child."""
     return expit(base_logit - load + need_term)
-
-
-def probability(base_rate: float, intensity: np.ndarray, susceptibility: np.ndarray,
-                elasticity: np.ndarray, need_term: np.ndarray | float = 0.0) -> np.ndarray:
-    """The shared take-up model. intensity and susceptibility are (children × barriers)."""
-    base = logit(np.clip(base_rate, 1e-4, 1 - 1e-4))
-    return probability_from_load(base, (intensity * susceptibility) @ elasticity, need_term)

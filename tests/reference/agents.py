@@ -13,7 +13,7 @@ from sim.population import AGE_OUT_MONTHS, AUGUST
 
 NOT_POOR, LOW_INCOME, SGB2 = 0, 1, 2
 STATUS_NAMES = ("not_poor", "low_income", "sgb2")
-GERMAN, MOTOR, WEIGHT, SCHOOL = range(len(DEVELOPMENT_DOMAINS))
+GERMAN, MOTOR, WEIGHT, SCHOOL, SOCIAL, MATERIAL = range(len(DEVELOPMENT_DOMAINS))
 EARLY_MONTHS = 36
 EARLY_GERMAN_MULTIPLIER = 1.5
 NORMAL = NormalDist()
@@ -56,7 +56,6 @@ class Household(mesa.Agent):
             self.status = LOW_INCOME
         else:
             self.status = NOT_POOR
-        self.status_since = t - self._months_already_in_status()
         self.single_parent = trait(sozialraum.single_parent_share, 1.0)
         self.other_language = trait(sozialraum.other_language_share, 0.6)
         education = rho * z_poverty + math.sqrt(1 - rho * rho) * rnd.gauss(0, 1)
@@ -66,13 +65,24 @@ class Household(mesa.Agent):
         self.z = rnd.gauss(0, 1)
         self.household_draw = [rnd.gauss(0, 1) for _ in model.providers]
         self.draw_employment()
+        self.status_since = t - self._months_already_in_status()
+
+    def sgb2_exit_per_year(self) -> float:
+        """Single parents leave SGB II more slowly, families with work faster."""
+        d = self.model.params.demography
+        rate = d.sgb2_exit_per_year
+        if self.single_parent:
+            rate *= d.sgb2_exit_factor["single_parent"]
+        if self.employed:
+            rate *= d.sgb2_exit_factor["employed"]
+        return min(rate, 0.99)
 
     def _months_already_in_status(self) -> int:
-        """Backward recurrence time of a constant exit hazard (0 for families not in poverty)."""
+        """Backward recurrence time of the family's own exit hazard (0 for families not in poverty)."""
         if self.status == NOT_POOR:
             return 0
         d = self.model.params.demography
-        rate = d.sgb2_exit_per_year if self.status == SGB2 else d.low_income_exit_per_year
+        rate = self.sgb2_exit_per_year() if self.status == SGB2 else d.low_income_exit_per_year
         return int(math.floor(math.log(1.0 - self.model.random.random()) / math.log1p(-rate / 12)))
 
     def draw_employment(self) -> None:
@@ -93,9 +103,9 @@ class Household(mesa.Agent):
         need = self.model.params.takeup.need_targeting_risk
         self.need = sum(need.get(name, 0.0) for name in TRAITS if traits[name])
         dev = self.model.params.development
-        self.drift = [sum(v for trait, v in dev.risk.get(domain, {}).items() if traits[trait])
-                      for domain in DEVELOPMENT_DOMAINS]  # SD per year
-        self.drift[SCHOOL] += dev.neighbourhood_school_per_type * (self.sozialraum.typ - 1)
+        self.norm = [sum(v for trait, v in dev.risk.get(domain, {}).items() if traits[trait])
+                     for domain in DEVELOPMENT_DOMAINS]  # the norm the child's scores revert to (SD)
+        self.norm[SCHOOL] += dev.neighbourhood_school_per_type * (self.sozialraum.typ - 1)
 
     # ---- the month ------------------------------------------------------------------------
     def step(self) -> None:
@@ -104,17 +114,19 @@ class Household(mesa.Agent):
         self.maybe_move()
 
     def poverty_transition(self) -> None:
-        """Entry and exit hazards that keep the Sozialraum's published shares in equilibrium."""
+        """Exit by the family's situation; entry hazards that keep the Sozialraum's share of each
+        kind of family (couple, single parent) in equilibrium."""
         t, rnd, d = self.model.t, self.model.random, self.model.params.demography
         r = min(max(self.sozialraum.sgb2_share, 0.0), 0.95)
         q = min(max(self.sozialraum.low_income_share / max(1 - r, 1e-6), 0.0), 0.95)
-        exit_sgb2, exit_low = monthly(d.sgb2_exit_per_year), monthly(d.low_income_exit_per_year)
+        exit_sgb2, exit_low = monthly(self.sgb2_exit_per_year()), monthly(d.low_income_exit_per_year)
+        enter_sgb2 = self.model.sgb2_entry[self.sozialraum.index][int(self.single_parent)]
         u, u_destination = rnd.random(), rnd.random()
         new = self.status
         if self.status == SGB2:
             if u < exit_sgb2:
                 new = LOW_INCOME if u_destination < q else NOT_POOR
-        elif u < exit_sgb2 * r / (1 - r):
+        elif u < enter_sgb2:
             new = SGB2
         elif self.status == LOW_INCOME:
             if u_destination < exit_low:
@@ -150,12 +162,14 @@ class Child(mesa.Agent):
         self.first_born = first_born
         self.school_start = school_start_month(birth)
         self.dev = [rnd.gauss(0, 1) for _ in DEVELOPMENT_DOMAINS]
+        self.school_shift = 0.0
+        self.first_age = [-1] * n
+        self.gymnasium = -1
         rho = model.params.demography.propensity_correlation
         self.propensity = []
         for s, provider in enumerate(model.providers):
             own = household.household_draw[s] if provider.per_household else rnd.gauss(0, 1)
             self.propensity.append(NORMAL.cdf(rho * household.z + math.sqrt(1 - rho * rho) * own))
-        self.handover_draw = [rnd.random() for _ in range(n)]
         self.use = [False] * n
         self.ever = [False] * n
         self.until = [-1] * n
@@ -210,24 +224,62 @@ class Child(mesa.Agent):
         return self.propensity[provider.s] < 1.0 / (1.0 + math.exp(-x))
 
     # ---- after the services have stepped ----------------------------------------------------
+    def arrive_with_history(self, t: int) -> None:
+        """A child arriving above age 0 (at the start or moving in) takes the history of a donor
+        born in the status-quo city of its age, poverty status and family language (the engine's
+        donor pool, sim.mechanisms.history): its Kita entry, first contacts and Gymnasium
+        decision before its own age, its warm handovers, and its scores less the donor's family part plus its own."""
+        pool, age = self.model.donors, self.age(t)
+        if age <= 0:
+            return
+        hh = self.household
+        cell = (min(age // 12, 17), hh.status, int(hh.other_language))
+        donors = pool.by_cell.get(cell) or pool.by_age[min(age // 12, 17)]
+        k = self.model.random.choice(donors)
+        d, par = pool.data, self.model.params.development
+        for dom, name in enumerate(DEVELOPMENT_DOMAINS):
+            share = 1.0 - par.persistence_per_year[name] ** (age / 12)
+            self.dev[dom] = hh.norm[dom] * share + float(d["residual"][k][dom])
+        self.school_shift = float(d["school_shift"][k])
+        for s in range(len(self.ever)):
+            first = int(d["first_age"][k][s])
+            if 0 <= first < age:
+                self.first_age[s], self.ever[s] = first, True
+        kita = int(d["kita_entry_age"][k])
+        self.kita_entry_age = kita if 0 <= kita < age else -1
+        if self.school_start + 48 - self.birth < age:
+            self.gymnasium = int(d["gymnasium"][k])
+        self.handover = [bool(x) for x in d["handover"][k]]
+
     def record_contacts(self, t: int) -> None:
-        """First contacts pass a warm handover on to the next services of the chain."""
+        """Every contact with a service passes a warm handover on to the next services of the chain
+        with its own chance: the first month of use, and every twelfth month of use of an ongoing
+        service (a single-contact service gives one)."""
         providers = self.model.providers
+        age = self.age(t)
         for s, used in enumerate(self.use):
             if used and not self.ever[s]:
                 self.ever[s] = True
+                self.first_age[s] = age
+        for s, used in enumerate(self.use):
+            if not used or self.first_age[s] < 0:
+                continue
+            months = age - self.first_age[s]
+            contact = months == 0 if providers[s].once else months % 12 == 0
+            if contact:
                 for target in providers[s].handover_to:
-                    if not self.handover[target] and self.handover_draw[target] < providers[target].coordination:
+                    if not self.handover[target] and self.model.random.random() < providers[target].coordination:
                         self.handover[target] = True
         if self.kita_entry_age < 0 and any(self.use[k] for k in self.model.kita):
             self.kita_entry_age = self.age(t)
 
     def step(self) -> None:
-        """One month of development: household risks, services used, yearly noise in August."""
+        """One month: each score moves towards its family's norm, the services used add their
+        effect, and in August comes the yearly random change."""
         model, t = self.model, self.model.t
         par = model.params.development
         hh = self.household
-        change = list(hh.drift)
+        change = [0.0] * len(DEVELOPMENT_DOMAINS)
         german_multiplier = par.german_effect_multiplier_other_language if hh.other_language else 1.0
         if self.age(t) < EARLY_MONTHS:
             german_multiplier *= EARLY_GERMAN_MULTIPLIER  # a month of care before 36 months counts more
@@ -241,7 +293,9 @@ class Child(mesa.Agent):
                         continue
                     effect *= german_multiplier
                 change[d] += effect
-        for d in range(len(change)):
-            self.dev[d] += change[d] / 12
+        for d, name in enumerate(DEVELOPMENT_DOMAINS):
+            rho = par.persistence_per_year[name]
+            norm = hh.norm[d] + (self.school_shift if d == SCHOOL else 0.0)
+            self.dev[d] += (1 - rho ** (1 / 12)) * (norm - self.dev[d]) + change[d] / 12
             if t % 12 == AUGUST:
-                self.dev[d] += par.noise_per_year * model.random.gauss(0, 1)
+                self.dev[d] += math.sqrt(1 - rho * rho) * model.random.gauss(0, 1)

@@ -13,7 +13,7 @@ import pandas as pd
 from sim.mechanisms.measurement import DIMENSIONS, NOT_A_SERVICE_CONTACT, NOT_SUPPORT, SNAPSHOT_MONTH, U9_AGE
 from sim.population import AUGUST
 
-from reference.agents import GERMAN, LOW_INCOME, MOTOR, NOT_POOR, SCHOOL, SGB2, STATUS_NAMES, WEIGHT
+from reference.agents import GERMAN, LOW_INCOME, MATERIAL, MOTOR, SCHOOL, SGB2, SOCIAL, STATUS_NAMES, WEIGHT
 
 GROUPS = ("all",) + STATUS_NAMES
 
@@ -53,7 +53,6 @@ class StatisticsOffice:
         ids = model.catalogue.ids
         self.s = {service: k for k, service in enumerate(ids)}
         services = list(model.catalogue.services.values())
-        self.counts_for = {d: [k for k, svc in enumerate(services) if d in svc.counts_for] for d in DIMENSIONS}
         self.support = [k for k, i in enumerate(ids) if i not in NOT_SUPPORT]
         self.any_service = [k for k, i in enumerate(ids) if i not in NOT_A_SERVICE_CONTACT]
         self.birth_contact = [k for k, svc in enumerate(services) if svc.phase == "birth" and svc.mode == "once"]
@@ -83,7 +82,10 @@ class StatisticsOffice:
         self.add("kita_entry_before_36_months", child, True, 0 <= child.kita_entry_age < 36)
         self.add("sports_club_member_at_school_entry", child, True, child.use[self.s["sports_club"]])
         self.add("sgb2_4_years_or_more_at_6", child, hh.status == SGB2, t - hh.status_since >= 48)
-        child.dev[SCHOOL] += self.dev.german_to_school * min(child.dev[GERMAN], 0.0)
+        # German at school entry lowers school readiness, and the norm it reverts to, for good.
+        shift = self.dev.german_to_school * min(child.dev[GERMAN], 0.0)
+        child.school_shift += shift
+        child.dev[SCHOOL] += shift
 
     def ageing_out(self, child) -> None:
         self.add("neet_at_18", child, True, child.dev[SCHOOL] < self.dev.neet_threshold)
@@ -122,19 +124,20 @@ class StatisticsOffice:
         add("but_social_participation_takeup", child, but_eligible and 72 <= age < 180, use[s["but_social"]])
         add("kinderzuschlag_takeup", child, status == LOW_INCOME, use[s["kinderzuschlag"]])
         add("welcome_visit_acceptance", child, child.first_born and 3 <= age <= 14, child.ever[s["welcome_visit"]])
-        thr = self.dev.exam_threshold
-        problems = {
-            "material": status != NOT_POOR and not any(use[k] for k in self.counts_for["material"]),
-            "social": age >= 12 and not any(use[k] for k in self.counts_for["social"]),
-            "health": (age <= 66 and not use[s["u_checkups"]]) or dev[MOTOR] < thr["motor"] or dev[WEIGHT] < thr["weight"],
-            "cultural": dev[SCHOOL] < self.dev.deprivation_school_threshold if in_school
-            else (age >= 36 and dev[GERMAN] < thr["german"]),
+        add("parent_child_group_under_3", child, age < 36, child.ever[s["familienzentrum"]])
+        thr = self.dev.deprivation_threshold
+        problems = {  # each a fact about the child's scores, never the use of a service
+            "material": dev[MATERIAL] < thr["material"],
+            "social": dev[SOCIAL] < thr["social"],
+            "health": min(dev[MOTOR], dev[WEIGHT]) < thr["health"],
+            "cultural": (dev[SCHOOL] if in_school else dev[GERMAN]) < thr["cultural"],
         }
+        awo_ages = age >= 72  # children aged 6-17, as the AWO-ISS study observed them
         for dim in DIMENSIONS:
-            add(f"deprivation_{dim}", child, True, problems[dim])
+            add(f"deprivation_{dim}", child, awo_ages, problems[dim])
         n_problems = sum(problems.values())
-        add("multiple_deprivation", child, True, n_problems >= 3)
-        add("wellbeing", child, True, n_problems == 0)
+        add("multiple_deprivation", child, awo_ages, n_problems >= 3)
+        add("wellbeing", child, awo_ages, n_problems == 0)
         visited = age < 36 and any(child.ever[k] for k in self.birth_contact)
         reached = visited or any(use[k] for k in self.support)
         phase = ("early_childhood" if age < 36 else "kita" if not in_school else "primary" if grade <= 4

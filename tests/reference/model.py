@@ -16,7 +16,9 @@ from sim.city import City, load_city
 from sim.levers import Levers
 from sim.mechanisms.takeup import susceptibility_weights
 from sim.params import BARRIERS, ModelParams, load_params
-from sim.population import BAND_COLUMNS, BANDS_MONTHS, HOUSEHOLD_SIZE_SHARES
+from sim.mechanisms.demography import sgb2_entry_monthly
+from sim.mechanisms.history import donor_pool
+from sim.population import BAND_COLUMNS, BANDS_MONTHS, HOUSEHOLD_SIZE_SHARES, CityArrays
 from sim.scenario import Scenario, load_scenario
 from sim.services import Catalogue, load_catalogue
 
@@ -26,6 +28,18 @@ from reference.providers import ServiceProvider
 
 KITA_SERVICES = ("u3_kita", "ue3_kita")
 FAMILY_BENEFIT = "kinderzuschlag"
+
+
+class _Donors:
+    """The engine's donor pool, as lists of donor positions by (age in years, status, language) and by age."""
+
+    def __init__(self, data: dict):
+        self.data = data
+        self.by_cell: dict[tuple, list[int]] = {}
+        self.by_age: dict[int, list[int]] = {}
+        for k, (age, status, language) in enumerate(zip(data["age_months"], data["status"], data["other_language"])):
+            self.by_cell.setdefault((int(age) // 12, int(status), int(language)), []).append(k)
+            self.by_age.setdefault(int(age) // 12, []).append(k)
 
 
 @dataclass
@@ -80,6 +94,10 @@ class ReferenceModel(mesa.Model):
         self._other_move_to = self._cumulative([k * (1 - sr.sgb2_share) for k, sr in zip(kids, self.sozialraeume)])
         self._sizes = list(HOUSEHOLD_SIZE_SHARES)
         self._size_weights = self._cumulative(list(HOUSEHOLD_SIZE_SHARES.values()))
+        # Derived inputs shared with the engine: the SGB II entry hazards per Sozialraum and kind of
+        # family, and the donors (status-quo children) whose histories arriving children take.
+        self.sgb2_entry = sgb2_entry_monthly(CityArrays.from_table(self.city.table), self.params).tolist()
+        self.donors = _Donors(donor_pool(self).data)
         self.households: list[Household] = []
         self.children: list[Child] = []
         self.statistics = StatisticsOffice(self)
@@ -109,7 +127,9 @@ class ReferenceModel(mesa.Model):
         for age in ages:
             first = age == oldest and not first_marked
             first_marked |= first
-            self.children.append(Child(self, household, self.t - age, first, self.t))
+            child = Child(self, household, self.t - age, first, self.t)
+            child.arrive_with_history(self.t)
+            self.children.append(child)
         return household
 
     def build_city(self) -> None:

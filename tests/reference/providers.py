@@ -52,6 +52,7 @@ class ServiceProvider(mesa.Agent):
         self.pressure = [0.0] * len(areas)  # share of last August's applicants left without a place
         self.effects = [svc.effects.get(d, 0.0) for d in DEVELOPMENT_DOMAINS]
         self.effects_only_for_other_language = svc.effects_only_for == "other_language"
+        self.once = svc.mode == "once"
         cap = svc.capacity if isinstance(svc.capacity, Capacity) else None
         self.cap = cap
         self.kind = "free" if cap is None else ("caseload" if cap.fte else "places")
@@ -122,7 +123,7 @@ class ServiceProvider(mesa.Agent):
         if self.requires_any and not any(child.use[r] for r in self.requires_any):
             return False
         if self.requires_need is not None and \
-                child.dev[self.requires_need] >= self.model.params.development.deprivation_school_threshold:
+                child.dev[self.requires_need] >= self.model.params.development.need_threshold:
             return False
         return True
 
