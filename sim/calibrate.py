@@ -152,11 +152,16 @@ def origin_check(summaries: list[pd.DataFrame]) -> pd.DataFrame:
     return wide.reset_index()
 
 
+def pooled_values(tables: list[pd.DataFrame]) -> pd.Series:
+    """Each indicator's value per subgroup over all seeds: summed numerators over summed denominators."""
+    pooled = pd.concat(tables).groupby(["indicator", "subgroup_type", "subgroup"])[["numerator", "denominator"]].sum()
+    return pooled["numerator"] / pooled["denominator"]
+
+
 def relationship_checks(tables: list[pd.DataFrame], summaries: list[pd.DataFrame]) -> pd.DataFrame:
     """Published relationships that no target fits, checked against the status quo (pooled over
     seeds): a gradient, a dose and its response, a reach gap of a universal offer."""
-    pooled = pd.concat(tables).groupby(["indicator", "subgroup_type", "subgroup"])[["numerator", "denominator"]].sum()
-    value = (pooled["numerator"] / pooled["denominator"]).to_dict()
+    value = pooled_values(tables).to_dict()
     gym = [value[("gymnasium_transition", "sozialraum_typ", str(k))] for k in range(1, 6)]
     entrants = pd.concat(summaries).groupby(["sgb2", "kita_before_36"])[["n", "insufficient_german"]].sum()
     german = (entrants["insufficient_german"] / entrants["n"]).to_dict()
@@ -213,9 +218,9 @@ def plausibility_table(tables: list[pd.DataFrame]) -> pd.DataFrame:
     for b in load_bands().itertuples():
         rows.append((b.id, b.indicator, b.subgroup_type, b.subgroup, b.low, b.high, b.source))
     out = pd.DataFrame(rows, columns=["id", "indicator", "subgroup_type", "subgroup", "low", "high", "source"])
-    pooled = pd.concat(tables).groupby(["indicator", "subgroup_type", "subgroup"])[["numerator", "denominator"]].sum()
+    value = pooled_values(tables)
     keys = list(zip(out["indicator"], out["subgroup_type"], out["subgroup"]))
-    out["model"] = [round(float(pooled.loc[k, "numerator"] / pooled.loc[k, "denominator"]), 4) for k in keys]
+    out["model"] = [round(float(value.loc[k]), 4) for k in keys]
     out["inside"] = (out["model"] >= out["low"] - 1e-9) & (out["model"] <= out["high"] + 1e-9)
     return out
 

@@ -29,7 +29,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from sim import rng
-from sim.mechanisms.development import N_DOMAINS, SCHOOL, risk_code
+from sim.mechanisms.development import N_DOMAINS, SCHOOL, persistence, risk_code
 from sim.mechanisms.takeup import household_key
 from sim.params import DEVELOPMENT_DOMAINS
 
@@ -42,7 +42,7 @@ MAX_AGE_YEARS = 18
 
 def norm_share(params, age_months: np.ndarray) -> np.ndarray:
     """(rows × domains) share of its family's norm a child has reached at this age: 1 − ρ^(a/12)."""
-    rho = np.array([params.development.persistence_per_year[d] for d in DEVELOPMENT_DOMAINS])
+    rho = persistence(params)
     return (1.0 - rho[None, :] ** (np.asarray(age_months, dtype=float)[:, None] / 12.0)).astype(np.float32)
 
 
@@ -186,8 +186,7 @@ class History:
         if self.pool is None:
             # The child's own birth score, moved to the share of the family norm reached by its age:
             # a spread of one SD around it, as for a child born in the city.
-            rho = np.array([model.params.development.persistence_per_year[d] for d in DEVELOPMENT_DOMAINS])
-            keep = rho[None, :] ** (age[:, None] / 12.0)
+            keep = persistence(model.params)[None, :] ** (age[:, None] / 12.0)
             fresh = ndtri(rng.uniforms_by_stream(model.seed, [f"history:{k}" for k in DEVELOPMENT_DOMAINS], ch.cid[rows]))
             ch.dev[rows] = (norm * share + keep * ch.dev[rows] + np.sqrt(1 - keep**2) * fresh).astype(np.float32)
             return

@@ -15,17 +15,16 @@ import numpy as np
 
 from sim.mechanisms import development
 from sim.params import AWO_ISS_DIMENSIONS as DIMENSIONS
-
-# The AWO-ISS study observed children at 6, 10 and 16/17 (waves 1999, 2003/04, 2009/10): its
-# dimensions are counted for children aged 6-17, like with like. Below 6, the cultural dimension
-# would rest on German alone and the social one on a toddler's few contacts.
-AWO_ISS_MIN_AGE_MONTHS = 72
 from sim.params import DEVELOPMENT_DOMAINS
 from sim.population import AUGUST, STATUS_LOW_INCOME, STATUS_SGB2
 
 GERMAN, MOTOR, WEIGHT, SCHOOL, SOCIAL, MATERIAL = (
     DEVELOPMENT_DOMAINS.index(d) for d in ("german", "motor", "weight", "school", "social", "material"))
 SNAPSHOT_MONTH = 2  # March
+# The AWO-ISS study observed children at 6, 10 and 16/17 (waves 1999, 2003/04, 2009/10): its
+# dimensions are counted for children aged 6-17, like with like. Below 6, the cultural dimension
+# would rest on German alone and the social one on a toddler's few contacts.
+AWO_ISS_MIN_AGE_MONTHS = 72
 U9_AGE = 64
 # Reach of the chain: a child counts as reached when it uses a personal support service now.
 # Universal health check-ups and the cash benefits (Kinderzuschlag, BuT) do not count there; birth-
