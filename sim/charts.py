@@ -1,8 +1,8 @@
-"""The five budget-meeting charts, as PNG and SVG, German labels, sized for a projector.
+"""The seven budget-meeting charts, as PNG and SVG, German labels, sized for a projector.
 
 Each chart carries the scenarios, the number of seeds and "synthetisches Düsseldorf" (via
 Comparison.label()). Every function takes a finished Comparison and returns the figure; `make_all`
-writes all five files pairs.
+writes them all as file pairs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 
 from sim.city import STADTBEZIRKE  # noqa: E402
-from sim.compare import AVOIDED_CASE, BASELINE, Comparison  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from sim.compare import AVOIDED_CASE, BASELINE, DISCOUNT_RATE, PLANNING_PERIODS, Comparison  # noqa: E402
+from sim.de_format import de  # noqa: E402
 from sim.indicators import INDICATOR_LABELS_DE  # noqa: E402
 from sim.mechanisms.measurement import CHAIN_PHASES  # noqa: E402
 from sim.results import write_figure  # noqa: E402
@@ -38,6 +41,11 @@ EFFECTS = (
 )
 PHASE_LABELS = {"early_childhood": "0-2 Jahre", "kita": "Kita\n3-5", "primary": "Grund-\nschule",
                 "secondary": "Sek. I", "transition": "Schule-\nBeruf"}
+
+
+def _de_tick(value: float, _position=None) -> str:
+    """An axis tick in German: whole numbers without decimals, others with one."""
+    return de(value, 0 if abs(value - round(value)) < 1e-9 else 1)
 
 
 def _short(c: Comparison, name: str, width: int = 34) -> str:
@@ -171,23 +179,96 @@ def heatmap_chart(c: Comparison):
 
 
 def budget_chart(c: Comparison):
-    """5. Annual budget by service as stacked bars."""
+    """5. Extra cost over the status quo by cost line (the city's budget), mean of the reported years:
+    where each scenario's money goes, and what it saves."""
     costs = c.costs()
-    mean = costs.groupby(["scenario", "service_label"])["cost_eur"].mean().unstack("service_label").reindex(c.names) / 1e6
-    mean = mean.loc[:, mean.sum().sort_values(ascending=False).index]
+    extra = costs.groupby(["scenario", "service_label"])["extra_over_baseline_eur"].mean().unstack("service_label")
+    extra = extra.reindex([n for n in c.names if n != BASELINE]) / 1e6
+    # The lines that matter: every line that moves by more than 0.05 M EUR in some scenario.
+    extra = extra.loc[:, extra.abs().max() > 0.05]
+    extra = extra.loc[:, extra.abs().sum().sort_values(ascending=False).index]
     fig, ax = plt.subplots(figsize=SIZE)
-    colors = plt.get_cmap("tab20").colors
-    left = np.zeros(len(mean))
-    y = np.arange(len(mean))[::-1]
-    for k, service in enumerate(mean.columns):
-        ax.barh(y, mean[service].to_numpy(), left=left, color=colors[k % len(colors)], label=service)
-        left += mean[service].to_numpy()
-    for yy, total in zip(y, left):
-        ax.text(total, yy, f" {total:,.0f}".replace(",", "."), va="center", fontsize=12)
-    ax.set_yticks(y, [_short(c, n) for n in c.names])
-    ax.set_xlabel("Mio. EUR je Jahr (Mittel der Jahre und Seeds)")
+    colors = plt.get_cmap("tab10").colors + plt.get_cmap("Dark2").colors
+    y = np.arange(len(extra))[::-1]
+    right, left = np.zeros(len(extra)), np.zeros(len(extra))
+    for k, line in enumerate(extra.columns):
+        values = extra[line].fillna(0).to_numpy()
+        start = np.where(values >= 0, right, left)
+        ax.barh(y, values, left=start, color=colors[k % len(colors)], label=_wrap(line, 40))
+        right += np.maximum(values, 0)
+        left += np.minimum(values, 0)
+    total = extra.sum(axis=1).to_numpy()
+    ax.scatter(total, y, marker="D", color="black", zorder=3, label="Saldo")
+    for yy, t, r in zip(y, total, right):
+        ax.text(max(r, t), yy, f"  {de(t, 1, sign=True)}", va="center", fontsize=12)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(y, [_short(c, n) for n in extra.index])
+    ax.set_xlabel("Mehrkosten gegenüber Status quo, Haushalt der Stadt (Mio. EUR je Jahr, Mittel der Jahre und Seeds)")
+    ax.xaxis.set_major_formatter(FuncFormatter(_de_tick))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10)
-    _header(fig, c, "Jährliches Budget nach Angebot")
+    _header(fig, c, "Wohin das zusätzliche Geld geht: Mehrkosten nach Kostenzeile")
+    fig.tight_layout(rect=(0, 0, 1, 0.91))
+    return fig
+
+
+def path_chart(c: Comparison):
+    """6. The path over the years: the extra cost to the city each year, and the effect each year."""
+    paths = c.paths()
+    annual = paths[paths["kind"] == "annual"]
+    fig, axes = plt.subplots(1, 2, figsize=SIZE)
+    panels = (("extra_cost_city", 1e-6, "Mehrkosten Haushalt der Stadt (Mio. EUR im Jahr)"),
+              (f"effect:{AVOIDED_CASE}", 1.0, "vermiedene Fälle unzureichender Deutschkenntnisse\nbei der Schuleingangsuntersuchung im Jahr"))
+    colors = plt.get_cmap("tab10").colors
+    for ax, (quantity, scale, label) in zip(axes, panels):
+        for k, name in enumerate(n for n in c.names if n != BASELINE):
+            row = annual[(annual["scenario"] == name) & (annual["quantity"] == quantity)].sort_values("year")
+            if row.empty:
+                continue
+            ax.plot(row["year"], row["mean"] * scale, color=colors[k % 10], linewidth=2.2, label=_short(c, name, 40))
+            ax.fill_between(row["year"], row["ci_low"] * scale, row["ci_high"] * scale, color=colors[k % 10], alpha=0.15)
+        ax.axhline(0, color="black", linewidth=0.8)
+        for start, end in PLANNING_PERIODS:
+            if end < annual["year"].max():
+                ax.axvline(end + 0.5, color="0.5", linestyle=":", linewidth=1)
+                ax.text(end + 0.6, 1.0, f"Ende {start}-{end}", transform=ax.get_xaxis_transform(), va="top", fontsize=10, color="0.35")
+        ax.set_xlabel("Kalenderjahr")
+        ax.set_ylabel(label, fontsize=12)
+        ax.yaxis.set_major_formatter(FuncFormatter(_de_tick))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, max(len(labels), 1)), fontsize=11, frameon=False)
+    _header(fig, c, "Der Pfad über die Jahre: wann ein Hebel kostet und wann er wirkt (Band: 95%-Intervall)")
+    fig.tight_layout(rect=(0, 0.1, 1, 0.91))
+    return fig
+
+
+def cumulative_chart(c: Comparison):
+    """7. Cumulative discounted extra cost against cumulative discounted effect, from the first
+    planning year on: a line per scenario, one point per year, the planning periods' ends marked."""
+    paths = c.paths()
+    cum = paths[paths["kind"] == "cumulative_discounted"]
+    first = PLANNING_PERIODS[0][0]
+    fig, ax = plt.subplots(figsize=SIZE)
+    colors = plt.get_cmap("tab10").colors
+    for k, name in enumerate(n for n in c.names if n != BASELINE):
+        cost = cum[(cum["scenario"] == name) & (cum["quantity"] == "extra_cost_city")].set_index("year")["mean"]
+        effect = cum[(cum["scenario"] == name) & (cum["quantity"] == f"effect:{AVOIDED_CASE}")].set_index("year")["mean"]
+        years = [y for y in cost.index if y >= first and y in effect.index]
+        if not years:
+            continue
+        ax.plot(effect[years], cost[years] / 1e6, marker="o", markersize=4, color=colors[k % 10], linewidth=2,
+                label=_short(c, name, 40))
+        for start, end in PLANNING_PERIODS:
+            if end in years:
+                ax.annotate(str(end), (effect[end], cost[end] / 1e6), textcoords="offset points", xytext=(6, 4), fontsize=11)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel(f"vermiedene Fälle unzureichender Deutschkenntnisse, aufsummiert ab {first} (abgezinst)")
+    ax.set_ylabel(f"Mehrkosten der Stadt, aufsummiert ab {first} (Mio. EUR, abgezinst mit {de(DISCOUNT_RATE * 100, 0)} %)")
+    ax.xaxis.set_major_formatter(FuncFormatter(_de_tick))
+    ax.yaxis.set_major_formatter(FuncFormatter(_de_tick))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=11)
+    _header(fig, c, "Kumulierte Kosten und Wirkung: wann sich ein Hebel auszahlt")
     fig.tight_layout(rect=(0, 0, 1, 0.91))
     return fig
 
@@ -198,6 +279,8 @@ CHARTS = {
     "3_kette_reichweite": chain_chart,
     "4_heatmap_raeume": heatmap_chart,
     "5_budget_angebote": budget_chart,
+    "6_pfad_jahre": path_chart,
+    "7_kumuliert": cumulative_chart,
 }
 
 

@@ -24,8 +24,9 @@ import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
 
-from sim.model import PreventionChainModel
+from sim.model import START_YEAR, PreventionChainModel
 from sim.scenario import Scenario, load_scenario
+from sim.services import PAYERS
 
 BASELINE = "baseline"
 STANDARD_SET = (
@@ -37,6 +38,22 @@ COMPARED_SUBGROUPS = ("all", "poverty", "sozialraum_typ", "stadtbezirk", "langua
 REACH = "service_reach_all"  # a child reached by any offer or benefit (not the U-checkups)
 AVOIDED_CASE = "insufficient_german_at_school_entry"  # the case a budget meeting counts: assumption
 CONFIDENCE = 0.95
+# Outcomes a cost-effectiveness ratio is given for: the indicator, what one unit of effect is, and
+# whether the effect is fewer cases (avoided) or more (gained). Counts per calendar year, city scale.
+OUTCOMES = {
+    AVOIDED_CASE: ("vermiedener Fall unzureichender Deutschkenntnisse bei der Schuleingangsuntersuchung", "avoided"),
+    "multiple_deprivation": ("vermiedenes Kind-Jahr in multipler Deprivation (AWO-ISS, 6-17 Jahre)", "avoided"),
+    "neet_at_18": ("vermiedener Fall NEET mit 18 (weder Schule, Ausbildung noch Arbeit)", "avoided"),
+    "gymnasium_transition": ("zusätzlicher Übergang aufs Gymnasium", "gained"),
+    REACH: ("zusätzlich erreichtes Kind (Kind-Jahr mit einem Angebot)", "gained"),
+}
+# Planning periods of the council (the national action plan's horizon 2030, and a long view) and
+# the rate at which later euros and effects count less: 2 % a year, assumption (the BMF's
+# calculation rate for economic appraisals was 0.9 % nominal in 2023).
+PLANNING_PERIODS = ((2027, 2030), (2027, 2040))
+DISCOUNT_RATE = 0.02
+BOOTSTRAP_DRAWS = 4000
+PERSPECTIVES = {"city": ("cost_eur", "Haushalt der Stadt"), "public": ("public_cost_eur", "alle öffentlichen Haushalte")}
 
 
 class Cancelled(Exception):
@@ -52,15 +69,19 @@ class RunSpec:
     burn_in: int
 
 
-def run_one(spec: RunSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One scenario and seed: its pooled indicator table and its cost table."""
+def run_one(spec: RunSpec) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One scenario and seed: its pooled indicator table, its cost table and the outcomes year by year."""
     model = PreventionChainModel(spec.scenario, seed=spec.seed, scale=spec.scale, years=spec.years,
                                  burn_in_years=spec.burn_in)
     model.run()
     indicators = model.indicators()
     # Counts per reported year at city scale (numerators are counted in the simulated sample).
     indicators["per_year_city"] = indicators["numerator"] / spec.scale / spec.years
-    return indicators, model.cost_table()
+    by_year = model.indicators(by_year=True)
+    by_year = by_year[(by_year["subgroup_type"] == "all") & by_year["indicator"].isin(list(OUTCOMES))]
+    by_year = by_year.assign(count_city=by_year["numerator"] / spec.scale)[
+        ["scenario", "seed", "indicator", "year", "value", "count_city"]].reset_index(drop=True)
+    return indicators, model.cost_table(), by_year
 
 
 def t_interval(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -87,6 +108,7 @@ class Comparison:
     burn_in: int
     runs: pd.DataFrame  # tidy: scenario, seed, indicator, subgroup_type, subgroup, value, numerator, ...
     run_costs: pd.DataFrame  # scenario, seed, year, service, service_label, sozialraum_typ, cost_eur, ...
+    run_years: pd.DataFrame = field(default_factory=pd.DataFrame)  # scenario, seed, indicator, year, value, count_city
     seconds: float = 0.0
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -163,18 +185,23 @@ class Comparison:
 
     # ---- costs ---------------------------------------------------------------------------------
     def costs(self) -> pd.DataFrame:
-        """costs.csv: annual cost per scenario, service and year (mean over seeds), with the extra over the baseline."""
-        per_seed = self.run_costs.groupby(["scenario", "seed", "year", "service", "service_label"], as_index=False)[
-            ["cost_eur", "admin_overhead_eur"]].sum()
-        table = per_seed.groupby(["scenario", "year", "service", "service_label"], as_index=False)[
-            ["cost_eur", "admin_overhead_eur"]].mean()
-        base = table[table["scenario"] == BASELINE].set_index(["year", "service"])["cost_eur"]
-        table["extra_over_baseline_eur"] = table["cost_eur"].to_numpy() - base.reindex(
-            pd.MultiIndex.from_frame(table[["year", "service"]])).to_numpy()
+        """costs.csv: annual cost per scenario, cost line and year (mean over seeds), each payer and
+        both perspectives, with the extra over the baseline (city budget and all public budgets)."""
+        money = ["cost_eur", "public_cost_eur", "total_cost_eur", *[f"{p}_eur" for p in PAYERS], "admin_overhead_eur"]
+        per_seed = self.run_costs.groupby(["scenario", "seed", "year", "service", "service_label"], as_index=False)[money].sum()
+        table = per_seed.groupby(["scenario", "year", "service", "service_label"], as_index=False)[money].mean()
+        for column, extra in (("cost_eur", "extra_over_baseline_eur"), ("public_cost_eur", "public_extra_over_baseline_eur")):
+            base = table[table["scenario"] == BASELINE].set_index(["year", "service"])[column]
+            table[extra] = table[column].to_numpy() - base.reindex(pd.MultiIndex.from_frame(table[["year", "service"]])).to_numpy()
         table.insert(1, "scenario_title", table["scenario"].map(self.titles))
         order = {name: k for k, name in enumerate(self.names)}
         return table.sort_values(["scenario", "year", "service"], key=lambda c: c.map(order) if c.name == "scenario" else c,
                                  kind="stable").reset_index(drop=True)
+
+    def yearly_cost_per_seed(self, column: str = "cost_eur") -> pd.DataFrame:
+        """(scenario, seed) × year: total cost in EUR of one perspective."""
+        total = self.run_costs.groupby(["scenario", "seed", "year"])[column].sum()
+        return total.unstack("year")
 
     def annual_cost_per_seed(self) -> pd.DataFrame:
         """scenario × seed: mean annual total cost (EUR) over the reported years."""
@@ -182,7 +209,9 @@ class Comparison:
         return total.groupby(["scenario", "seed"]).mean()
 
     def cost_effectiveness(self) -> pd.DataFrame:
-        """Per scenario: annual cost, extra cost, admin overhead, extra children reached and cases avoided per year."""
+        """Per scenario, averaged over the reported years: annual cost, extra cost, admin overhead,
+        extra children reached and cases avoided per year, and the cost per unit of effect where the
+        effect is secured (its interval excludes zero) and the scenario costs more."""
         annual = self.annual_cost_per_seed()
         cost = annual["cost_eur"].unstack("seed").reindex(self.names)
         admin = annual["admin_overhead_eur"].unstack("seed").reindex(self.names)
@@ -200,17 +229,131 @@ class Comparison:
                                  ("avoided_cases_per_year", avoided)):
                 mean, _, lo, hi = t_interval(table.loc[[name]].to_numpy(float), axis=1)
                 row[label], row[f"{label}_ci_low"], row[f"{label}_ci_high"] = mean[0], lo[0], hi[0]
-            row["cost_per_extra_child_reached_eur"] = _ratio(row["extra_cost_eur"], row["extra_children_reached_per_year"])
-            row["cost_per_avoided_case_eur"] = _ratio(row["extra_cost_eur"], row["avoided_cases_per_year"])
+            for effect, ratio, verdict_column in (
+                    ("extra_children_reached_per_year", "cost_per_extra_child_reached_eur", "verdict_reached"),
+                    ("avoided_cases_per_year", "cost_per_avoided_case_eur", "verdict_avoided_case")):
+                verdict = _verdict(row["extra_cost_eur"], row[effect], row[f"{effect}_ci_low"], row[f"{effect}_ci_high"])
+                row[ratio] = row["extra_cost_eur"] / row[effect] if verdict == VERDICT_RATIO else float("nan")
+                row[verdict_column] = verdict
             rows.append(row)
         table = pd.DataFrame(rows)
         table["avoided_case"] = AVOIDED_CASE
         return table
 
+    # ---- the path over the years ---------------------------------------------------------------
+    def _effect_per_seed(self, indicator: str) -> pd.DataFrame:
+        """(scenario, seed) × year: the effect against the baseline, in units of OUTCOMES (positive is good)."""
+        sel = self.run_years[self.run_years["indicator"] == indicator]
+        counts = sel.set_index(["scenario", "seed", "year"])["count_city"].unstack("year")
+        base = counts.xs(BASELINE, level="scenario")
+        diff = counts - base.reindex(counts.index, level="seed")
+        return -diff if OUTCOMES[indicator][1] == "avoided" else diff
 
-def _ratio(cost: float, effect: float) -> float:
-    """Cost per unit of effect; undefined (NaN) when the lever has no positive effect."""
-    return cost / effect if effect > 0 else float("nan")
+    def _extra_cost_per_seed(self, perspective: str) -> pd.DataFrame:
+        cost = self.yearly_cost_per_seed(PERSPECTIVES[perspective][0])
+        return cost - cost.xs(BASELINE, level="scenario").reindex(cost.index, level="seed")
+
+    def paths(self) -> pd.DataFrame:
+        """paths.csv: per scenario and calendar year, the extra cost (both perspectives) and the
+        effect on each outcome, mean and 95% interval over the paired seeds, each also summed from
+        the first planning year on, discounted."""
+        first = PLANNING_PERIODS[0][0]
+        parts = [("extra_cost_" + p, self._extra_cost_per_seed(p)) for p in PERSPECTIVES]
+        parts += [("effect:" + o, self._effect_per_seed(o)) for o in OUTCOMES if not self.run_years.empty]
+        rows = []
+        for quantity, table in parts:
+            years = np.array(table.columns)
+            discount = np.where(years >= first, (1 + DISCOUNT_RATE) ** -(years - first).clip(0), 0.0)
+            cumulative = (table * discount).cumsum(axis=1)
+            for name in self.names:
+                if name == BASELINE:
+                    continue
+                for kind, values in (("annual", table.loc[name]), ("cumulative_discounted", cumulative.loc[name])):
+                    mean, _, lo, hi = t_interval(values.to_numpy(float), axis=0)
+                    rows += [{"scenario": name, "scenario_title": self.titles[name], "year": int(y), "quantity": quantity,
+                              "kind": kind, "mean": m, "ci_low": l, "ci_high": h}
+                             for y, m, l, h in zip(years, mean, lo, hi)]
+        return pd.DataFrame(rows)
+
+    def periods(self) -> list[tuple[int, int]]:
+        """The planning periods within the reported years; a period the run does not reach to its
+        end is cut at the last reported year (and two periods cut alike are shown once)."""
+        years = self.yearly_cost_per_seed().columns
+        out = []
+        for start, end in PLANNING_PERIODS:
+            if years.min() <= start <= years.max() and (start, min(end, years.max())) not in out:
+                out.append((start, min(end, int(years.max()))))
+        return out
+
+    def planning_periods(self) -> pd.DataFrame:
+        """cost_effectiveness_periods.csv: per scenario, planning period, perspective and outcome,
+        the discounted extra cost and effect summed over the period (mean, 95% t-interval over the
+        paired seeds) and the cost per unit of effect with a 95% bootstrap interval over the seeds.
+        Where the effect's interval includes zero there is no ratio ("keine gesicherte Wirkung");
+        a scenario that saves money and works is marked so, not given a negative cost. The cost is
+        the scenario's whole extra cost, each ratio charges all of it to one outcome."""
+        rows = []
+        for start, end in self.periods():
+            in_period = list(range(start, end + 1))
+            weight = pd.Series([(1 + DISCOUNT_RATE) ** -(y - start) for y in in_period], index=in_period)
+            for perspective, (_, label) in PERSPECTIVES.items():
+                cost = (self._extra_cost_per_seed(perspective)[in_period] * weight).sum(axis=1)
+                for outcome, (unit, _) in OUTCOMES.items():
+                    if self.run_years.empty:
+                        continue
+                    effect = (self._effect_per_seed(outcome)[in_period] * weight).sum(axis=1)
+                    for name in self.names[1:]:
+                        c, e = cost.loc[name].to_numpy(float), effect.loc[name].reindex(cost.loc[name].index).to_numpy(float)
+                        c_mean, _, c_lo, c_hi = t_interval(c, axis=0)
+                        e_mean, _, e_lo, e_hi = t_interval(e, axis=0)
+                        verdict = _verdict(float(c_mean), float(e_mean), float(e_lo), float(e_hi))
+                        ratio, r_lo, r_hi = (ratio_interval(c, e) if verdict == VERDICT_RATIO else (np.nan, np.nan, np.nan))
+                        rows.append({"scenario": name, "scenario_title": self.titles[name], "period": f"{start}-{end}",
+                                     "perspective": perspective, "perspective_label": label, "outcome": outcome,
+                                     "effect_unit": unit, "discount_rate": DISCOUNT_RATE,
+                                     "extra_cost_eur": float(c_mean), "extra_cost_eur_ci_low": float(c_lo),
+                                     "extra_cost_eur_ci_high": float(c_hi), "effect": float(e_mean),
+                                     "effect_ci_low": float(e_lo), "effect_ci_high": float(e_hi),
+                                     "cost_per_effect_eur": ratio, "cost_per_effect_eur_ci_low": r_lo,
+                                     "cost_per_effect_eur_ci_high": r_hi, "verdict": verdict, "n_seeds": len(c)})
+        return pd.DataFrame(rows, columns=PERIOD_COLUMNS)
+
+
+PERIOD_COLUMNS = ["scenario", "scenario_title", "period", "perspective", "perspective_label", "outcome", "effect_unit",
+                  "discount_rate", "extra_cost_eur", "extra_cost_eur_ci_low", "extra_cost_eur_ci_high", "effect",
+                  "effect_ci_low", "effect_ci_high", "cost_per_effect_eur", "cost_per_effect_eur_ci_low",
+                  "cost_per_effect_eur_ci_high", "verdict", "n_seeds"]
+VERDICT_RATIO = "wirkt"
+VERDICTS = (VERDICT_RATIO, "spart Geld und wirkt", "keine gesicherte Wirkung", "verschlechtert", "nur ein Seed: Sicherheit unbekannt")
+
+
+def _verdict(cost: float, effect: float, effect_low: float, effect_high: float) -> str:
+    """What can be said of a scenario's cost per unit of effect (VERDICTS)."""
+    if not np.isfinite(effect_low) or not np.isfinite(effect_high):
+        return VERDICTS[4]
+    if effect_low <= 0 <= effect_high:
+        return VERDICTS[2]
+    if effect_high < 0:
+        return VERDICTS[3]
+    return VERDICTS[1] if cost <= 0 else VERDICT_RATIO
+
+
+def ratio_interval(cost: np.ndarray, effect: np.ndarray, draws: int = BOOTSTRAP_DRAWS,
+                   seed: int = 0) -> tuple[float, float, float]:
+    """Cost per unit of effect (ratio of the means over paired seeds) and its 95% percentile
+    bootstrap interval: seeds are drawn with replacement, cost and effect of a seed together.
+    A draw whose mean effect is not positive has no finite ratio and counts as infinitely costly."""
+    cost, effect = np.asarray(cost, float), np.asarray(effect, float)
+    n = cost.size
+    ratio = cost.mean() / effect.mean()
+    if n < 2:
+        return ratio, np.nan, np.nan
+    pick = np.random.default_rng(seed).integers(0, n, size=(draws, n))
+    c, e = cost[pick].mean(axis=1), effect[pick].mean(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(e > 0, c / e, np.inf)
+    lo, hi = np.quantile(r, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
+    return float(ratio), float(lo), float(hi)
 
 
 def _catalogue():
@@ -245,6 +388,9 @@ def compare(
 ) -> Comparison:
     """Run every scenario on every seed (common random numbers) and collect the tables."""
     loaded = resolve(scenarios)
+    first, last = START_YEAR - burn_in, START_YEAR + years - 1
+    for scenario in loaded:  # a start year outside the simulated years is refused before anything runs
+        scenario.schedule().check(first, last, scenario.source or scenario.name)
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("at least one seed is needed")
@@ -280,4 +426,5 @@ def compare(
         bar.close()
     runs = pd.concat([results[k][0] for k in range(len(specs))], ignore_index=True)
     run_costs = pd.concat([results[k][1] for k in range(len(specs))], ignore_index=True)
-    return Comparison(loaded, seeds, scale, years, burn_in, runs, run_costs, time.perf_counter() - started)
+    run_years = pd.concat([results[k][2] for k in range(len(specs))], ignore_index=True)
+    return Comparison(loaded, seeds, scale, years, burn_in, runs, run_costs, run_years, time.perf_counter() - started)

@@ -6,7 +6,9 @@
 
 Month 0 is January of (start_year - burn_in_years). The burn-in lets every child measured in
 the reported years have lived its early childhood inside the model; only reported years enter
-the results.
+the results. A scenario's levers follow its schedule (sim.levers.LeverSchedule): each January the
+levers of that calendar year take effect; before a lever's start year the city is the status quo,
+draw for draw.
 """
 
 from __future__ import annotations
@@ -20,18 +22,19 @@ from sim import rng
 from sim.agents import Child, Household
 from sim.city import City, load_city
 from sim.indicators import Accumulator, GroupIndex
-from sim.levers import Levers
+from sim.levers import Levers, LeverSchedule
 from sim.mechanisms import demography, development
-from sim.mechanisms.costs import Costs
+from sim.mechanisms.costs import LEVER_LINES, Costs
 from sim.mechanisms.history import History
 from sim.mechanisms.measurement import Measurement
 from sim.mechanisms.services import ServiceSystem
 from sim.params import ModelParams, load_params
 from sim.population import CityArrays, Population
 from sim.scenario import Scenario, load_scenario
-from sim.services import Catalogue, load_catalogue
+from sim.services import PAYERS, PUBLIC_PAYERS, Catalogue, load_catalogue
 
 MAX_SCALE = 3.0
+START_YEAR = 2026  # the first reported year
 
 
 class PreventionChainModel(mesa.Model):
@@ -49,7 +52,7 @@ class PreventionChainModel(mesa.Model):
         scale: float = 1.0,
         years: int = 18,
         burn_in_years: int = 6,
-        start_year: int = 2026,
+        start_year: int = START_YEAR,
         history: str = "donors",
     ):
         super().__init__(seed=seed)
@@ -58,7 +61,8 @@ class PreventionChainModel(mesa.Model):
         if years < 1 or burn_in_years < 0:
             raise ValueError("years must be >= 1 and burn_in_years >= 0")
         self.scenario = load_scenario(scenario) if isinstance(scenario, str) else scenario
-        self.levers = levers or (self.scenario.levers if self.scenario else Levers())
+        target = levers or (self.scenario.levers if self.scenario else Levers())
+        self.schedule = self.scenario.schedule(target) if self.scenario else LeverSchedule(target)
         self.city = city or load_city()
         self.catalogue = catalogue or load_catalogue(place_columns=set(self.city.table.columns))
         self.params = params or load_params()
@@ -71,6 +75,9 @@ class PreventionChainModel(mesa.Model):
         self.n_years_total = years + burn_in_years
         self.n_months = 12 * self.n_years_total
         self.t = 0
+        self.schedule.check(self.first_year, self.first_year + self.n_years_total - 1,
+                            self.scenario.source if self.scenario else "levers")
+        self.levers = self.schedule.levers_in(self.first_year)
         self.city_arrays = CityArrays.from_table(self.city.table)
         self.norm_by_code = development.norm_by_code(self.params)
         self.dev_pull = development.monthly_pull(self.params)
@@ -117,6 +124,8 @@ class PreventionChainModel(mesa.Model):
     # ---- the step ------------------------------------------------------------------------------
     def step(self) -> None:
         t, pop = self.t, self.pop
+        if t % 12 == 0 and t > 0 and self.schedule.timed:
+            self._set_levers(self.schedule.levers_in(self.year(t)))
         self.measurement.before_month(t)
         leaving = demography.age_out(pop, t)
         self.measurement.ageing_out(t, leaving)
@@ -133,6 +142,14 @@ class PreventionChainModel(mesa.Model):
         self.datacollector.collect(self)
         self.t += 1
         self.running = self.t < self.n_months
+
+    def _set_levers(self, levers: Levers) -> None:
+        """This year's levers take effect: barriers, places, handovers and prices follow them."""
+        if levers == self.levers:
+            return
+        self.levers = levers
+        self.services.set_levers(levers)
+        self.costs.set_levers(levers)
 
     def run(self, progress: bool = False) -> "PreventionChainModel":
         for _ in tqdm(range(self.t, self.n_months), disable=not progress, desc="Monate", unit="Monat", leave=False):
@@ -176,19 +193,27 @@ class PreventionChainModel(mesa.Model):
         return table
 
     def cost_table(self) -> pd.DataFrame:
-        """Annual cost per service and Sozialraumtyp in EUR at city scale, reported years only."""
+        """Annual cost per cost line (service or lever) and Sozialraumtyp in EUR at city scale,
+        reported years only. `cost_eur` is the city's budget (the default perspective);
+        `public_cost_eur` adds the Land, the Bund and the health insurance; `total_cost_eur` also
+        parents' fees and providers' own shares. One column per payer."""
         euro, admin = self.costs.euro, self.costs.admin
-        rows = []
-        names = {i: s.name for i, s in self.catalogue.services.items()}
-        names["outreach"] = "Präventionsmanagement / aufsuchende Arbeit"
-        for y in range(self.n_years_total):
-            year = self.first_year + y
-            if year not in self.reported_years:
-                continue
-            for s, service in enumerate(self.costs.ids):
-                for k in range(5):
-                    rows.append((year, service, names[service], k + 1, euro[y, s, k], admin[y, s, k]))
-        table = pd.DataFrame(rows, columns=["year", "service", "service_label", "sozialraum_typ", "cost_eur", "admin_overhead_eur"])
+        names = {i: s.name for i, s in self.catalogue.services.items()} | LEVER_LINES
+        lines = self.costs.ids
+        years = [y for y in range(self.n_years_total) if self.first_year + y in self.reported_years]
+        n_y, n_l = len(years), len(lines)
+        payer = {p: euro[years][..., k].reshape(-1) for k, p in enumerate(PAYERS)}
+        table = pd.DataFrame({
+            "year": np.repeat(np.array(years) + self.first_year, n_l * 5),
+            "service": np.tile(np.repeat(np.array(lines, dtype=object), 5), n_y),
+            "service_label": np.tile(np.repeat(np.array([names[x] for x in lines], dtype=object), 5), n_y),
+            "sozialraum_typ": np.tile(np.arange(1, 6), n_y * n_l),
+            "cost_eur": payer["city"],
+            "public_cost_eur": sum(payer[p] for p in PUBLIC_PAYERS),
+            "total_cost_eur": euro[years].sum(axis=-1).reshape(-1),
+            **{f"{p}_eur": payer[p] for p in PAYERS},
+            "admin_overhead_eur": admin[years].reshape(-1),
+        })
         table.insert(0, "scenario", self.scenario.name if self.scenario else "custom")
         table.insert(1, "seed", self.seed)
         return table

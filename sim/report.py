@@ -3,11 +3,14 @@
     python -m sim.report                                   # `make run`: standard set, 5 seeds, full city
     python -m sim.report --scenarios baseline,lotsen --seeds 3 --scale 0.2 --out results/mein_vergleich
 
-Writes into results/report/ (the folder appears only when complete): bericht.html with the five
-charts (charts/*.png and *.svg), comparison.csv (tidy: scenario, indicator, subgroup, quantity,
-seed statistic), costs.csv (EUR per scenario, service and year), cost_effectiveness.csv,
-runs.parquet (every run's indicators, Sozialräume included) and provenance.yaml. Then prints a
-one-screen summary.
+Writes into results/report/ (the folder appears only when complete): bericht.html with the seven
+charts (charts/*.png and *.svg) and bericht.pdf (the same, printed by Chromium for the council's
+information system), comparison.csv (tidy: scenario, indicator, subgroup, quantity, seed
+statistic), costs.csv (EUR per scenario, cost line, year and payer), paths.csv (extra cost and
+effect per calendar year), cost_effectiveness.csv (averages over the reported years),
+cost_effectiveness_periods.csv (planning periods, discounted, with intervals), unit_costs.csv (the
+unit costs and payer shares used), runs.parquet (every run's indicators, Sozialräume included) and
+provenance.yaml. Then prints a one-screen summary.
 """
 
 from __future__ import annotations
@@ -15,19 +18,27 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import html
+import subprocess
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pandas as pd
 
 from sim import charts
-from sim.compare import AVOIDED_CASE, BASELINE, STANDARD_SET, Comparison, compare
+from sim.compare import (AVOIDED_CASE, BASELINE, DISCOUNT_RATE, OUTCOMES, PLANNING_PERIODS, REACH, STANDARD_SET,
+                         VERDICT_RATIO, Comparison, compare)
 from sim.de_format import de, de_interval
 from sim.indicators import INDICATOR_LABELS_DE
 from sim.model import MAX_SCALE
 from sim.results import atomic_directory, write_csv, write_parquet, write_provenance, write_text
+from sim.services import load_unit_costs
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+PDF_TIMEOUT_SECONDS = 120
 KEY_INDICATORS = (
     "insufficient_german_at_school_entry", "kita_entry_before_36_months", "sports_club_member_at_school_entry",
     "gymnasium_transition", "neet_at_18", "multiple_deprivation", "chain_reach_all",
@@ -38,13 +49,29 @@ CHART_CAPTIONS = {
                         "(kein anderes Szenario wirkt mehr für weniger Geld).",
     "3_kette_reichweite": "Anteil der Kinder je Lebensphase, die ein persönliches Angebot der Kette nutzen.",
     "4_heatmap_raeume": "Änderung gegenüber dem Status quo je Sozialraumtyp und Stadtbezirk (Prozentpunkte).",
-    "5_budget_angebote": "Jährliche Kosten nach Angebot (Stadt Düsseldorf, synthetisch).",
+    "5_budget_angebote": "Mehrkosten gegenüber dem Status quo nach Kostenzeile, Haushalt der Stadt; Raute: Saldo.",
+    "6_pfad_jahre": "Mehrkosten der Stadt und vermiedene Fälle Jahr für Jahr: die Hebel beginnen 2027, "
+                    "ihre Wirkung bei der Schuleingangsuntersuchung folgt erst, wenn Kinder mit ihnen aufgewachsen sind.",
+    "7_kumuliert": "Aufsummierte, abgezinste Mehrkosten gegen aufsummierte vermiedene Fälle ab 2027; "
+                   "ein Punkt je Jahr, die Enden der Planungszeiträume beschriftet.",
 }
+# Short column heads for the outcomes of the planning-period table.
+OUTCOME_HEADS = {
+    AVOIDED_CASE: "EUR je vermiedenem Fall Deutsch",
+    "multiple_deprivation": "EUR je vermiedenem Kind-Jahr multipler Deprivation",
+    "neet_at_18": "EUR je vermiedenem NEET-Fall",
+    "gymnasium_transition": "EUR je zusätzlichem Gymnasialübergang",
+    REACH: "EUR je zusätzlich erreichtem Kind-Jahr",
+}
+PAYER_LABELS = {"city": "Stadt", "land": "Land", "bund": "Bund", "health_insurance": "Krankenkassen",
+                "other": "Eltern/Träger"}
 SYNTHETIC_NOTE = (
     "Alle Ergebnisse beruhen auf einem <b>synthetischen Düsseldorf</b>: Sozialräume, Kinderzahlen und Plätze "
     "sind aus veröffentlichten Stadtwerten erzeugt, nicht aus Melderegisterdaten. Wirkungsgrößen, Barrieren und "
-    "Übergaben sind kalibrierte Annahmen (siehe README und conf/params/fitted.yaml). Die Hebel wirken ab Beginn "
-    "der Einschwingzeit; die Zahlen zeigen den eingeschwungenen Zustand, nicht den Aufbaupfad."
+    "Übergaben sind kalibrierte Annahmen (siehe README und conf/params/fitted.yaml). Die Hebel der "
+    "Standardszenarien beginnen im Januar 2027 (der U3-Ausbau baut sich über drei Jahre auf); bis dahin ist "
+    "jedes Szenario der Status quo, Zufallszahl für Zufallszahl. Mittelwerte „je Jahr“ sind Mittel der Jahre "
+    "2026 bis zum letzten Berichtsjahr, also mit Anlauf; die Planungszeiträume stehen in einer eigenen Tabelle."
 )
 
 # What the model assumes, in the words of a budget meeting (README, "How the model works", in full).
@@ -77,20 +104,99 @@ def summary_table(c: Comparison) -> pd.DataFrame:
     gap = c.value(AVOIDED_CASE, "poverty", "gap")
     deprived = c.value("multiple_deprivation", "poverty", "sgb2")
     rows = []
+    public = c.costs().groupby(["scenario", "year"])["public_extra_over_baseline_eur"].sum().groupby("scenario").mean()
     for name in c.names:
         r = ce.loc[name]
         rows.append({
             "Szenario": c.titles[name],
-            "Mehrkosten Mio. EUR/Jahr": de_interval(r["extra_cost_eur"], r["extra_cost_eur_ci_low"], r["extra_cost_eur_ci_high"], 1, 1e-6),
+            "Mehrkosten Stadt Mio. EUR/Jahr": de_interval(r["extra_cost_eur"], r["extra_cost_eur_ci_low"], r["extra_cost_eur_ci_high"], 1, 1e-6),
+            "Mehrkosten öffentlich Mio. EUR/Jahr": de(public.get(name, float("nan")) / 1e6, 1, sign=True),
             "zusätzlich erreichte Kinder/Jahr": de(r["extra_children_reached_per_year"], 0),
             "vermiedene Fälle/Jahr¹": de(r["avoided_cases_per_year"], 0),
-            "EUR je zusätzlich erreichtem Kind": de(r["cost_per_extra_child_reached_eur"], 0),
-            "EUR je vermiedenem Fall¹": de(r["cost_per_avoided_case_eur"], 0),
+            "EUR je zusätzlich erreichtem Kind": _ratio_text(r["cost_per_extra_child_reached_eur"], r["verdict_reached"], name),
+            "EUR je vermiedenem Fall¹": _ratio_text(r["cost_per_avoided_case_eur"], r["verdict_avoided_case"], name),
             "Δ Abstand Deutsch (Pp.)": de_interval(gap.loc[name, "mean"], gap.loc[name, "ci_low"], gap.loc[name, "ci_high"], 1, 100),
             "Δ multiple Deprivation SGB II (Pp.)": de_interval(deprived.loc[name, "mean"], deprived.loc[name, "ci_low"],
                                                                deprived.loc[name, "ci_high"], 1, 100),
         })
     return pd.DataFrame(rows)
+
+
+def _ratio_text(ratio: float, verdict: str, name: str = "") -> str:
+    if name == BASELINE:
+        return "–"
+    return de(ratio, 0) if verdict == VERDICT_RATIO else verdict
+
+
+def period_tables(c: Comparison) -> dict[str, pd.DataFrame]:
+    """Per planning period: discounted extra cost (city, all public) and the cost per unit of each
+    outcome with its 95% interval, or what can be said instead."""
+    table = c.planning_periods()
+    out = {}
+    for period, part in table.groupby("period", sort=False):
+        rows = []
+        for name in c.names[1:]:
+            mine = part[part["scenario"] == name]
+            if mine.empty:
+                continue
+            city, pub = mine[mine["perspective"] == "city"], mine[mine["perspective"] == "public"]
+            first_city, first_pub = city.iloc[0], pub.iloc[0]
+            row = {"Szenario": c.titles[name],
+                   "Mehrkosten Stadt Mio. EUR": de_interval(first_city["extra_cost_eur"], first_city["extra_cost_eur_ci_low"],
+                                                            first_city["extra_cost_eur_ci_high"], 1, 1e-6),
+                   "Mehrkosten öffentlich Mio. EUR": de_interval(first_pub["extra_cost_eur"], first_pub["extra_cost_eur_ci_low"],
+                                                                 first_pub["extra_cost_eur_ci_high"], 1, 1e-6)}
+            for outcome, head in OUTCOME_HEADS.items():
+                r = city[city["outcome"] == outcome]
+                if r.empty:
+                    continue
+                r = r.iloc[0]
+                row[head] = (f"{de(r['cost_per_effect_eur'], 0)} [{de(r['cost_per_effect_eur_ci_low'], 0)}; "
+                             f"{de(r['cost_per_effect_eur_ci_high'], 0)}]" if r["verdict"] == VERDICT_RATIO else r["verdict"])
+            rows.append(row)
+        out[period] = pd.DataFrame(rows)
+    return out
+
+
+def cost_line_table(c: Comparison) -> pd.DataFrame:
+    """Extra cost per cost line and scenario (Mio. EUR a year, city and all public), the lines that move."""
+    costs = c.costs()
+    city = costs.groupby(["service_label", "scenario"])["extra_over_baseline_eur"].mean().unstack("scenario")
+    pub = costs.groupby(["service_label", "scenario"])["public_extra_over_baseline_eur"].mean().unstack("scenario")
+    names = [n for n in c.names if n != BASELINE]
+    moving = city.index[(city[names].abs() > 5e4).any(axis=1) | (pub[names].abs() > 5e4).any(axis=1)]
+    rows = []
+    for line in moving:
+        row = {"Kostenzeile": line}
+        for name in names:
+            row[c.titles[name]] = f"{de(city.loc[line, name] / 1e6, 2, sign=True)} ({de(pub.loc[line, name] / 1e6, 2, sign=True)})"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def payer_table() -> pd.DataFrame:
+    """The unit costs and who pays them: what every euro of the report is made of."""
+    table = load_unit_costs()
+    rows = []
+    for cost_id, r in table.iterrows():
+        shares = ", ".join(f"{PAYER_LABELS[p]} {de(r[f'{p}_share'] * 100, 0)} %" for p in PAYER_LABELS if r[f"{p}_share"] > 0)
+        rows.append({"Nr.": cost_id, "Kostensatz": r["item"], "EUR": de(r["value_eur"], 2 if r["value_eur"] < 10 else 0),
+                     "je": r["per"], "Status": {"published": "veröffentlicht", "derived": "abgeleitet",
+                                                  "assumption": "Annahme"}.get(r["status"], r["status"]),
+                     "Quelle": r["source"], "Wer zahlt": shares, "Quelle der Anteile": r["payer_source"]})
+    return pd.DataFrame(rows)
+
+
+def _timing_text(scenario) -> str:
+    schedule = scenario.schedule()
+    parts = sorted({(t.start_year, t.build_up_years) for t in schedule.timing.values()}, key=lambda x: (x[0] or 0, x[1]))
+    if not parts:
+        return "–"
+    texts = []
+    for start, build in parts:
+        text = f"ab {start}" if start else "von Beginn an"
+        texts.append(text + (f", Aufbau über {build} Jahre" if build else ""))
+    return "; ".join(texts)
 
 
 def indicator_table(c: Comparison) -> pd.DataFrame:
@@ -114,7 +220,10 @@ def indicator_table(c: Comparison) -> pd.DataFrame:
 # ---- output --------------------------------------------------------------------------------------
 def write_html(c: Comparison, folder: Path) -> Path:
     scenarios = "".join(f"<tr><td><b>{html.escape(s.title)}</b><br><code>{s.name}</code></td>"
-                        f"<td>{html.escape(s.description)}</td></tr>" for s in c.scenarios)
+                        f"<td>{html.escape(s.description)}</td><td>{html.escape(_timing_text(s))}</td></tr>"
+                        for s in c.scenarios)
+    periods = "".join(f"<h3>Planungszeitraum {period}</h3>{table.to_html(index=False, escape=True)}"
+                      for period, table in period_tables(c).items())
     figures = "".join(
         f'<figure><img src="charts/{name}.png" alt="{html.escape(caption)}"><figcaption>{html.escape(caption)} '
         f'<a href="charts/{name}.svg">SVG</a></figcaption></figure>' for name, caption in CHART_CAPTIONS.items())
@@ -128,6 +237,9 @@ th {{ background: #eef2f5; }} td:first-child, th:first-child {{ text-align: left
 .note {{ background: #fff7e0; border-left: 4px solid #e0a800; padding: 0.8em 1em; }}
 figure {{ margin: 2em 0; }} img {{ max-width: 100%; border: 1px solid #ddd; }}
 figcaption {{ color: #555; }}
+@page {{ size: A4 landscape; margin: 12mm 10mm; }}
+@media print {{ body {{ margin: 0; max-width: none; font-size: 10pt; }} figure, tr {{ break-inside: avoid; }}
+  h2 {{ break-after: avoid; }} }}
 </style></head><body>
 <h1>Präventionskette gegen Kinderarmut: Szenarienvergleich</h1>
 <p>{html.escape(c.label())} · erstellt am {dt.date.today():%d.%m.%Y} · Rechenzeit {de(c.seconds / 60, 1)} Minuten</p>
@@ -137,19 +249,60 @@ figcaption {{ color: #555; }}
 Kosten je Jahr für die ganze Stadt. ¹ Fall = ein Kind mit unzureichenden Deutschkenntnissen bei der
 Schuleingangsuntersuchung (Annahme: der Fall, den der Haushalt zählt).</p>
 {summary_table(c).to_html(index=False, escape=True)}
-<h2>Szenarien</h2><table><tr><th>Szenario</th><th>Was sich gegenüber dem Status quo ändert</th></tr>{scenarios}</table>
+<h2>Kostenperspektive</h2>
+<p>Alle Kosten sind zuerst <b>Kosten für den Haushalt der Stadt</b>: jeder Kostensatz trägt die Anteile von Stadt,
+Land, Bund, Krankenkassen und Eltern/Trägern mit ihrer Quelle (Tabelle am Ende). Die zweite Sicht,
+<b>alle öffentlichen Haushalte</b> (Stadt, Land, Bund, Krankenkassen), steht in Klammern oder in eigenen Spalten.
+Plätze kosten je bereitgestelltem Platz, ob belegt oder nicht; neue Plätze zusätzlich ihre Investition als
+Annuität (2 %, 50 Jahre: Annahme); eine Verlagerung von Plätzen verschiebt Plätze und ihr Budget.
+Personal kostet je Vollzeitstelle, Besuche je Besuch, Leistungen je Kind und Jahr, in dem sie gezahlt werden.
+Jeder Hebel hat einen Preis: Koordination warmer Übergänge je Kind und Übergang, Sprachmittlung je Erstkontakt
+und mehrsprachiges Material, Bedarfsprüfung je Bewerbung, entgangene Elternbeiträge, Verwaltungskosten je
+Antragsverfahren.</p>
+<h2>Planungszeiträume: Kosten je Wirkung</h2>
+<p>Summen über den Zeitraum, Kosten und Wirkungen abgezinst mit {de(DISCOUNT_RATE * 100, 0)} % je Jahr
+(Annahme) auf den Beginn des Zeitraums. Kosten je Wirkung: Haushalt der Stadt, mit 95%-Bootstrap-Intervall über
+die gepaarten Seeds. Jede Quote rechnet die <b>ganzen</b> Mehrkosten eines Szenarios einer einzigen Wirkung zu
+(die anderen Wirkungen gibt es dazu); Wirkungen von Ausgaben der letzten Jahre eines Zeitraums fallen oft erst
+danach an. „keine gesicherte Wirkung“: das 95%-Intervall der Wirkung schließt null ein, es gibt keine Quote;
+„spart Geld und wirkt“: geringere Kosten bei gesicherter Wirkung.</p>
+{periods}
+<h2>Kosten je Hebel: Mehrkosten nach Kostenzeile</h2>
+<p>Mio. EUR je Jahr (Mittel der Berichtsjahre), Haushalt der Stadt, in Klammern alle öffentlichen Haushalte;
+nur Kostenzeilen, die sich um mehr als 50.000 EUR bewegen.</p>
+{cost_line_table(c).to_html(index=False, escape=True)}
+<h2>Szenarien</h2><table><tr><th>Szenario</th><th>Was sich gegenüber dem Status quo ändert</th><th>Ab wann</th></tr>{scenarios}</table>
 <h2>Grafiken</h2>{figures}
 <h2>Indikatoren: Änderung gegenüber dem Status quo (Prozentpunkte)</h2>
 {indicator_table(c).to_html(index=False, escape=True)}
 {METHOD_NOTE}
+<h2>Kostensätze und wer sie trägt</h2>
+{payer_table().to_html(index=False, escape=True)}
 <h2>Tabellen zum Weiterrechnen</h2>
 <ul><li><a href="comparison.csv">comparison.csv</a>: alle Indikatoren, Gruppen, Niveaus und Differenzen (tidy)</li>
-<li><a href="costs.csv">costs.csv</a>: Kosten je Szenario, Angebot und Jahr</li>
-<li><a href="cost_effectiveness.csv">cost_effectiveness.csv</a>: Mehrkosten, Reichweite, vermiedene Fälle</li>
+<li><a href="costs.csv">costs.csv</a>: Kosten je Szenario, Kostenzeile, Jahr und Kostenträger</li>
+<li><a href="paths.csv">paths.csv</a>: Mehrkosten und Wirkungen je Kalenderjahr, auch aufsummiert und abgezinst</li>
+<li><a href="cost_effectiveness.csv">cost_effectiveness.csv</a>: Mehrkosten, Reichweite, vermiedene Fälle (Mittel der Berichtsjahre)</li>
+<li><a href="cost_effectiveness_periods.csv">cost_effectiveness_periods.csv</a>: Planungszeiträume, beide Perspektiven, fünf Wirkungen, Intervalle</li>
+<li><a href="unit_costs.csv">unit_costs.csv</a>: Kostensätze, Kostenträger und Quellen</li>
 <li><a href="runs.parquet">runs.parquet</a>: jeder Lauf einzeln, mit Sozialräumen</li></ul>
 </body></html>
 """
     return write_text(page, folder / "bericht.html")
+
+
+def write_pdf(page: Path, pdf: Path) -> Path:
+    """bericht.html printed to A4 landscape (its @page rule) by Debian's chromium, headless, offline."""
+    if not CHROMIUM.is_file():
+        raise RuntimeError(f"{CHROMIUM} is missing: bericht.pdf needs Debian's chromium (`make` installs it)")
+    with tempfile.TemporaryDirectory() as profile:  # a fresh profile: no state, no first-run dialogs
+        done = subprocess.run(
+            [str(CHROMIUM), *CHROMIUM_ARGS, "--headless", f"--user-data-dir={profile}", "--no-pdf-header-footer",
+             "--run-all-compositor-stages-before-draw", f"--print-to-pdf={pdf}", page.resolve().as_uri()],
+            capture_output=True, text=True, timeout=PDF_TIMEOUT_SECONDS)
+    if done.returncode != 0 or not pdf.is_file() or pdf.stat().st_size == 0:
+        raise RuntimeError(f"chromium could not print {page.name} to PDF: {done.stderr.strip()[-500:]}")
+    return pdf
 
 
 def write_report(c: Comparison, out_dir: Path, config: dict) -> Path:
@@ -159,15 +312,18 @@ def write_report(c: Comparison, out_dir: Path, config: dict) -> Path:
         write_csv(c.tidy(), tmp / "comparison.csv")
         write_csv(c.costs(), tmp / "costs.csv")
         write_csv(c.cost_effectiveness(), tmp / "cost_effectiveness.csv")
+        write_csv(c.paths(), tmp / "paths.csv")
+        write_csv(c.planning_periods(), tmp / "cost_effectiveness_periods.csv")
+        write_csv(load_unit_costs().reset_index(), tmp / "unit_costs.csv")
         write_parquet(c.runs, tmp / "runs.parquet")
         charts.make_all(c, tmp / "charts")
-        write_html(c, tmp)
+        write_pdf(write_html(c, tmp), tmp / "bericht.pdf")
         write_provenance(config, tmp / "provenance.yaml")
     return out_dir
 
 
 def terminal_summary(c: Comparison, out_dir: Path) -> str:
-    table = summary_table(c)[["Szenario", "Mehrkosten Mio. EUR/Jahr", "zusätzlich erreichte Kinder/Jahr",
+    table = summary_table(c)[["Szenario", "Mehrkosten Stadt Mio. EUR/Jahr", "Mehrkosten öffentlich Mio. EUR/Jahr",
                               "vermiedene Fälle/Jahr¹", "Δ Abstand Deutsch (Pp.)"]]
     # Titles cut at a word, as a left-aligned index, so that the table fits one terminal screen.
     table = table.set_index(table.pop("Szenario").map(lambda t: textwrap.shorten(t, 40, placeholder=" …")))
@@ -175,6 +331,7 @@ def terminal_summary(c: Comparison, out_dir: Path) -> str:
     lines = [f"Szenarienvergleich · {c.label()}", "",
              table.to_string(), "",
              "¹ Kinder mit unzureichenden Deutschkenntnissen bei der Schuleingangsuntersuchung; [95%-Intervall]",
+             "Hebel ab 2027; Mittel der Jahre 2026 bis Ende, mit Anlauf. Planungszeiträume: bericht.html",
              f"Bericht: {out_dir / 'bericht.html'}  ·  Rechenzeit {c.seconds / 60:.1f} min"]
     return "\n".join(lines)
 

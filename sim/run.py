@@ -10,7 +10,7 @@ Configuration: conf/ (groups city, scenario, scale, parameters, launcher, experi
 checks in sim/hydra_conf.py). A single run writes to results/runs/<scenario>_seed<seed>/result/,
 a sweep to results/multirun/<time or experiment>/<overrides>/result/: indicators.csv (tidy, one
 row per indicator and subgroup, reported years pooled), indicators_by_year.csv, costs.csv (EUR per
-service, year and Sozialraumtyp), indicators.parquet and costs.parquet (the same, tidy Parquet),
+cost line, year, Sozialraumtyp and payer), indicators.parquet and costs.parquet (the same, tidy Parquet),
 school_entry.parquet (one row per examined child), monthly.csv (the DataCollector series),
 config.yaml (the resolved configuration and seed) and provenance.yaml. The folder appears only
 when complete; a sweep started again skips every run whose folder is complete with the same
@@ -31,6 +31,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sim.city import load_city
+from sim.de_format import de
 from sim.hydra_conf import check_run, objective_value
 from sim.indicators import INDICATOR_LABELS_DE
 from sim.model import PreventionChainModel
@@ -74,9 +75,9 @@ def summary(model: PreventionChainModel) -> str:
                   table[(name, "poverty", "gap")]]
         lines.append(f"{INDICATOR_LABELS_DE[name][:58]:58s} " + " ".join(f"{v:7.1%}" for v in values[:3])
                      + f" {values[3] * 100:+7.1f}P")
-    costs = model.cost_table().groupby("year")["cost_eur"].sum()
-    lines.append(f"\nKosten der Angebote (Mio. EUR je Jahr, Stadt): Mittel {costs.mean() / 1e6:,.1f} "
-                 f"({costs.index.min()}-{costs.index.max()})")
+    costs = model.cost_table().groupby("year")[["cost_eur", "public_cost_eur"]].sum()
+    lines.append(f"\nKosten (Mio. EUR je Jahr, Mittel {costs.index.min()}-{costs.index.max()}): Haushalt der Stadt "
+                 f"{de(costs['cost_eur'].mean() / 1e6, 1)}, alle öffentlichen Haushalte {de(costs['public_cost_eur'].mean() / 1e6, 1)}")
     return "\n".join(lines)
 
 

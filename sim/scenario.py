@@ -2,24 +2,29 @@
 
 A scenario may build on another (`base: lotsen`). Files are read with yaml.safe_load (no
 tags, no code) and checked against the lever definitions before anything runs.
+
+When the levers act: `start_year` (and `build_up_years`) for all of the scenario's levers, and
+`timing: {<lever>: {start_year: 2027, build_up_years: 3}}` for single levers. Before its start a
+lever stays at the status quo; without a start year it acts from the first simulated month
+(the settled state).
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from sim.errors import InputError
 from sim.checks import allowed_values, validation_field
-from sim.levers import Levers
+from sim.levers import Levers, LeverSchedule, LeverTiming
 from sim.yamlio import read_yaml
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-TOP_LEVEL_KEYS = ("title", "description", "base", "levers")
+TOP_LEVEL_KEYS = ("title", "description", "base", "levers", "start_year", "build_up_years", "timing")
 MAX_BASE_DEPTH = 10
 # `base:` names another scenario of the same folder, never a path: a file must not reach elsewhere.
 SCENARIO_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
@@ -33,6 +38,17 @@ class Scenario:
     levers: Levers
     lever_changes: dict = field(default_factory=dict)
     source: str = ""
+    timing: dict[str, LeverTiming] = field(default_factory=dict)  # per lever, as the file says
+    default_timing: LeverTiming = field(default_factory=LeverTiming)  # the file's start_year and build_up_years
+
+    def settled(self) -> "Scenario":
+        """The same levers acting from the first simulated month: the scenario's settled state
+        (for tests of a lever's effect and for analysts who compare settled states)."""
+        return replace(self, timing={}, default_timing=LeverTiming())
+
+    def schedule(self, levers: Levers | None = None) -> LeverSchedule:
+        """The levers year by year: `levers` (else the scenario's) with the file's timing."""
+        return LeverSchedule(levers or self.levers, self.timing, self.default_timing)
 
 
 def _closest(key: str, allowed) -> str:
@@ -83,13 +99,18 @@ def load_scenario(name_or_path: str | Path, directory: Path = SCENARIO_DIR, _dep
         path = directory / f"{name_or_path}.yaml"
     data = _read(path)
     changes = data.get("levers") or {}
+    default_timing, timing = _timing(path, data)
     if data.get("base"):
         if _depth >= MAX_BASE_DEPTH:
             raise InputError(str(path), "base", f"scenarios build on each other more than {MAX_BASE_DEPTH} deep (a cycle?)")
         if not (directory / f"{data['base']}.yaml").is_file():
             raise InputError(str(path), "base", f"no scenario '{data['base']}' to build on",
                              allowed=sorted(p.stem for p in directory.glob("*.yaml")))
-        changes = _merge(load_scenario(data["base"], directory, _depth + 1).lever_changes, changes)
+        parent = load_scenario(data["base"], directory, _depth + 1)
+        changes = _merge(parent.lever_changes, changes)
+        if "start_year" not in data and "build_up_years" not in data:
+            default_timing = parent.default_timing
+        timing = {**parent.timing, **timing}
     for key in changes:
         if key not in Levers.model_fields:
             raise InputError(str(path), f"levers.{_key_name(key)}", f"unknown lever{_closest(key, Levers.model_fields)}",
@@ -103,4 +124,32 @@ def load_scenario(name_or_path: str | Path, directory: Path = SCENARIO_DIR, _dep
         field_name = "levers." + validation_field(err["loc"])
         raise InputError(str(path), field_name, err["msg"], allowed=allowed_values(Levers, err)) from None
     return Scenario(name=path.stem, title=data["title"].strip(), description=data["description"].strip(),
-                    levers=levers, lever_changes=changes, source=str(path))
+                    levers=levers, lever_changes=changes, source=str(path), timing=timing, default_timing=default_timing)
+
+
+def _timing(path: Path, data: dict) -> tuple[LeverTiming, dict[str, LeverTiming]]:
+    """The file's start year and build-up for all its levers, and per lever; checked."""
+    def checked(value, where: str) -> LeverTiming:
+        if not isinstance(value, dict):
+            raise InputError(str(path), where, "must be a mapping with start_year and build_up_years",
+                             allowed=list(LeverTiming.model_fields))
+        try:
+            return LeverTiming.model_validate(value)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise InputError(str(path), f"{where}.{validation_field(err['loc'])}".strip("."), err["msg"],
+                             allowed=allowed_values(LeverTiming, err)) from None
+
+    top = {k: data[k] for k in ("start_year", "build_up_years") if k in data}
+    default = checked(top, "") if top else LeverTiming()
+    per_lever = data.get("timing") or {}
+    if not isinstance(per_lever, dict):
+        raise InputError(str(path), "timing", "must be a mapping of lever to {start_year, build_up_years}",
+                         allowed=sorted(Levers.model_fields))
+    timing = {}
+    for lever, value in per_lever.items():
+        if lever not in Levers.model_fields:
+            raise InputError(str(path), f"timing.{_key_name(lever)}", f"unknown lever{_closest(lever, Levers.model_fields)}",
+                             allowed=sorted(Levers.model_fields))
+        timing[lever] = checked(value, f"timing.{lever}")
+    return default, timing

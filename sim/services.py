@@ -8,7 +8,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.checks import CheckedModel, allowed_values, validation_field
 from sim.errors import InputError
@@ -59,13 +59,21 @@ class Capacity(CheckedModel):
 
 
 class Cost(CheckedModel):
-    basis: Literal["per_child_year", "per_contact", "per_centre_year", "per_fte_year", "none"]
-    unit_cost: str | None = None
-    unit_value_eur: float | None = Field(None, ge=0)
+    """What a service costs: ids of unit_costs.csv (each line with its payers), on one basis."""
+
+    basis: Literal["per_child_year", "per_place_year", "per_contact", "per_centre_year", "per_fte_year", "none"]
+    unit_cost: list[str] = Field(default_factory=list, description="ids of unit_costs.csv; one line per payer arrangement")
     admin_overhead: str | None = None
+    investment: str | None = Field(None, description="unit cost of building a new place (an annuity on added places)")
+    fee: str | None = Field(None, description="parental fee per child-year: what a fee waiver costs the city")
     centres: str | None = None
     fte: str | None = None
     note: str | None = None
+
+    @field_validator("unit_cost", mode="before")
+    @classmethod
+    def _one_or_more(cls, value):
+        return [value] if isinstance(value, str) else value
 
 
 class Service(CheckedModel):
@@ -114,6 +122,11 @@ class Service(CheckedModel):
 
 
 UNIT_COST_COLUMNS = ("id", "value_eur")
+# Who pays a cost line: the city (the default perspective), the Land NRW, the Bund, the statutory
+# health insurance, and others (parents' fees, providers' own shares). Each line's shares add up to 1.
+PAYERS = ("city", "land", "bund", "health_insurance", "other")
+PUBLIC_PAYERS = ("city", "land", "bund", "health_insurance")
+SHARE_COLUMNS = tuple(f"{payer}_share" for payer in PAYERS)
 # Levers that hold a number of full-time staff: what `capacity.fte` may name.
 FTE_LEVERS = ("lotse_fte", "school_social_work_fte", "youth_job_centre_fte")
 
@@ -139,7 +152,19 @@ def load_unit_costs(path: Path = UNIT_COSTS) -> pd.DataFrame:
         if not np.isfinite(value) or value < 0:
             raise InputError(src, "value_eur", f"{table['value_eur'].iloc[i]!r} is not a cost in EUR", row=i + 2,
                              allowed="a number >= 0")
-    return table.assign(id=ids, value_eur=values.astype(float)).set_index("id")
+    missing = [c for c in SHARE_COLUMNS if c not in table.columns]
+    if missing:
+        raise InputError(src, ", ".join(missing), "payer share column missing", allowed=list(SHARE_COLUMNS))
+    shares = table[list(SHARE_COLUMNS)].apply(pd.to_numeric, errors="coerce")
+    for column in SHARE_COLUMNS:
+        for i, share in enumerate(shares[column]):
+            if not np.isfinite(share) or not 0 <= share <= 1:
+                raise InputError(src, column, f"{table[column].iloc[i]!r} is not a share", row=i + 2, allowed="a number in 0..1")
+    for i, total in enumerate(shares.sum(axis=1)):
+        if abs(total - 1) > 1e-6:
+            raise InputError(src, ", ".join(SHARE_COLUMNS), f"the payer shares of {ids.iloc[i]} add up to {total:g}, not 1",
+                             row=i + 2, allowed="shares in 0..1 that add up to 1")
+    return table.assign(id=ids, value_eur=values.astype(float), **{c: shares[c] for c in SHARE_COLUMNS}).set_index("id")
 
 
 @dataclass(frozen=True)
@@ -208,11 +233,15 @@ def load_catalogue(path: Path | str = DEFAULT_CATALOGUE, unit_costs: pd.DataFram
         for field, target in refs:
             if target not in known:
                 raise InputError(src, f"{service_id}.{field}", f"unknown service '{target}'", allowed=sorted(known))
-        for field, ref in (("cost.unit_cost", svc.cost.unit_cost), ("cost.admin_overhead", svc.cost.admin_overhead)):
+        refs_cost = [("cost.unit_cost", ref) for ref in svc.cost.unit_cost] + [
+            (f"cost.{key}", getattr(svc.cost, key)) for key in ("admin_overhead", "investment", "fee")]
+        for field, ref in refs_cost:
             if ref is not None and ref not in costs.index:
                 raise InputError(src, f"{service_id}.{field}", f"unknown unit cost id '{ref}'", allowed=sorted(costs.index))
-        if svc.cost.basis != "none" and svc.cost.unit_cost is None and svc.cost.unit_value_eur is None:
-            raise InputError(src, f"{service_id}.cost", "needs unit_cost (an id of unit_costs.csv) or unit_value_eur")
+        if svc.cost.basis != "none" and not svc.cost.unit_cost:
+            raise InputError(src, f"{service_id}.cost", "needs unit_cost (ids of unit_costs.csv)")
+        if svc.cost.basis == "per_place_year" and not (isinstance(svc.capacity, Capacity) and svc.capacity.places):
+            raise InputError(src, f"{service_id}.cost.basis", "per_place_year needs places (capacity.places)")
         fte = [("cost.fte", svc.cost.fte)]
         if isinstance(svc.capacity, Capacity):
             fte.append(("capacity.fte", svc.capacity.fte))

@@ -93,7 +93,7 @@ def cost_chart(runs: pd.DataFrame) -> plt.Figure:
     ax.barh(y, mean, xerr=np.nan_to_num(err), color="#7fa7d4", capsize=3)
     ax.set_yticks(y, [textwrap.shorten(label, 45) for label in table["label"]], fontsize=9)
     ax.invert_yaxis()
-    ax.set_xlabel("Kosten der Angebote (Mio. EUR je Jahr, Stadt)")
+    ax.set_xlabel("Kosten, Haushalt der Stadt (Mio. EUR je Jahr)")
     ax.set_title(f"Jährliche Kosten je Variante – {CITY}, {_seeds_note(runs)}", fontsize=11, loc="left")
     fig.tight_layout()
     return fig

@@ -43,13 +43,13 @@ def test_every_unit_cost_of_the_catalogue_exists(catalogue):
     known = set(unit_costs["id"])
     referenced = set()
     for service_id, svc in catalogue.services.items():
-        for ref in (svc.cost.unit_cost, svc.cost.admin_overhead):
+        for ref in [*svc.cost.unit_cost, svc.cost.admin_overhead, svc.cost.investment, svc.cost.fee]:
             if ref is not None:
                 assert ref in known, f"{service_id}: unit cost '{ref}' not in unit_costs.csv"
                 referenced.add(ref)
         if svc.cost.basis != "none":
-            assert svc.cost.unit_cost is not None or svc.cost.unit_value_eur is not None, service_id
-    assert {"C01", "C02", "C10", "C11"} <= referenced
+            assert svc.cost.unit_cost, service_id
+    assert {"C01", "C02", "C10", "C11", "C19", "C27"} <= referenced
 
 
 def test_handovers_lead_to_services_of_the_catalogue(catalogue):
@@ -58,11 +58,19 @@ def test_handovers_lead_to_services_of_the_catalogue(catalogue):
         assert service_id not in svc.handover_to, f"{service_id} hands over to itself"
 
 
-@pytest.mark.parametrize("name", ["unit_costs.csv", "calibration_targets.csv"])
-def test_data_files_are_the_published_reference_copies(name):
-    reference = REFERENCE / name
+def test_the_calibration_targets_are_the_published_reference_copy():
+    reference = REFERENCE / "calibration_targets.csv"
     assert reference.is_file(), f"reference copy missing: {reference}"
-    assert (REPO / "sim" / "data" / name).read_bytes() == reference.read_bytes()
+    assert (REPO / "sim" / "data" / "calibration_targets.csv").read_bytes() == reference.read_bytes()
+
+
+def test_the_unit_costs_keep_every_reference_line_unchanged():
+    """The project's table adds payer shares and the lines the model needs (C16 on); the lines and
+    columns of the reference copy stay as published there."""
+    reference = pd.read_csv(REFERENCE / "unit_costs.csv", dtype=str, keep_default_na=False)
+    ours = pd.read_csv(UNIT_COSTS, dtype=str, keep_default_na=False)
+    assert list(ours.columns[: len(reference.columns)]) == list(reference.columns)
+    pd.testing.assert_frame_equal(ours.iloc[: len(reference)][list(reference.columns)], reference)
 
 
 # --- broken catalogues ---------------------------------------------------------------------

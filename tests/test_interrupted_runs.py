@@ -49,7 +49,7 @@ def start_run(tmp: Path) -> tuple[subprocess.Popen, Path]:
 
 def start_report(tmp: Path) -> tuple[subprocess.Popen, Path]:
     out = tmp / "report"
-    proc = start("sim.report", "--scenarios", "baseline,lotsen", "--seeds", "1", "--scale", "0.02", "--years", "1",
+    proc = start("sim.report", "--scenarios", "baseline,lotsen", "--seeds", "1", "--scale", "0.02", "--years", "2",
                  "--burn-in", "0", "--out", str(out), cwd=tmp)
     return proc, out
 

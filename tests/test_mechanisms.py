@@ -121,7 +121,7 @@ def test_automatic_but_cuts_the_administrative_share(baseline, but_automatic):
     def share(model):
         costs = model.cost_table()
         but = costs[costs["service"] == "but_social"]
-        return but["admin_overhead_eur"].sum() / but["cost_eur"].sum()
+        return but["admin_overhead_eur"].sum() / but["total_cost_eur"].sum()
 
     assert but_automatic.cost_table().query("service == 'but_social'")["cost_eur"].sum() > baseline.cost_table().query(
         "service == 'but_social'")["cost_eur"].sum(), "more children take BuT up, so it costs more"

@@ -14,7 +14,7 @@ import pytest
 from sim.model import PreventionChainModel
 from sim.yamlio import read_yaml
 
-TINY = {"scale": 0.01, "years": 1, "burn_in_years": 0}
+TINY = {"scale": 0.01, "years": 2, "burn_in_years": 0}  # lotsen starts in 2027
 
 
 def assert_provenance(path: Path, seeds: list[int]) -> dict:
@@ -70,7 +70,7 @@ def test_a_report_carries_its_scenarios_levers_and_parameters(tmp_path):
     from sim.compare import compare
     from sim.report import write_report
 
-    comparison = compare(["baseline", "lotsen"], [0], scale=TINY["scale"], years=1, burn_in=0, workers=1)
+    comparison = compare(["baseline", "lotsen"], [0], scale=TINY["scale"], years=TINY["years"], burn_in=0, workers=1)
     config = {"scenarios": "baseline,lotsen", "seeds": 1, "scale": TINY["scale"], "years": 1, "burn_in": 0,
               "levers": {s.name: s.levers.model_dump(mode="json") for s in comparison.scenarios}}
     out = write_report(comparison, tmp_path / "bericht", config)

@@ -24,6 +24,7 @@ from reference import ReferenceModel
 from reference.agents import LOW_INCOME, SGB2
 from reference.providers import ServiceProvider
 from sim.model import PreventionChainModel
+from sim.scenario import load_scenario
 from sim.params import load_params
 
 SETTINGS = {"scale": 0.02, "years": 2, "burn_in_years": 1}
@@ -75,7 +76,8 @@ def key_figures(table: pd.DataFrame) -> pd.Series:
 
 
 def run_engine(seed: int, params=None, scenario: str = "baseline") -> pd.Series:
-    table = PreventionChainModel(scenario, seed=seed, params=params, **SETTINGS).run().indicators()
+    # The reference has no lever schedule: both run the scenario's settled state.
+    table = PreventionChainModel(load_scenario(scenario).settled(), seed=seed, params=params, **SETTINGS).run().indicators()
     return key_figures(table[table["subgroup_type"].isin(["all", "poverty"])])
 
 

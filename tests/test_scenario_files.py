@@ -41,8 +41,13 @@ def test_every_shipped_scenario_loads_and_builds_a_model(path):
     assert loaded.name == path.stem
     assert loaded.title and loaded.description
     assert load_scenario(path.stem).levers == loaded.levers
-    model = PreventionChainModel(path.stem, scale=0.05, years=1, burn_in_years=0)
-    assert model.levers == loaded.levers
+    model = PreventionChainModel(path.stem, scale=0.05, years=2, burn_in_years=0)
+    assert model.schedule.target == loaded.levers
+    # The standard scenarios start in January 2027: the first simulated year (2026) is the status quo.
+    assert path.stem == "baseline" or loaded.default_timing.start_year == 2027
+    assert model.levers == Levers()
+    model.run()
+    assert model.levers == model.schedule.levers_in(2027) != Levers() or path.stem == "baseline"
 
 
 def test_a_scenario_changes_only_the_levers_it_names(tmp_path):

@@ -22,7 +22,7 @@ from solara.server.kernel_context import VirtualKernelContext
 from sim.compare import compare
 from sim.ui import budget, compare_page, explore, state
 
-TINY = {"scale": 0.01, "years": 1, "burn_in": 0}
+TINY = {"scale": 0.01, "years": 2, "burn_in": 0}  # the standard levers start in 2027
 
 
 def new_session(name: str) -> VirtualKernelContext:
@@ -110,8 +110,19 @@ def start_button(rc):
 
 def set_tiny_run(rc) -> None:
     for label, text in (("Stichprobe in % der Stadt (1 bis 20)", "1"), ("Seeds (1 bis 10)", "1"),
-                        ("Jahre (1 bis 18)", "1"), ("Einschwingjahre (0 bis 6)", "0")):
+                        ("Jahre (1 bis 18)", "2"), ("Einschwingjahre (0 bis 6)", "0")):  # lotsen start in 2027
         type_into(rc, label, text)
+
+
+def test_years_that_end_before_a_scenarios_start_are_refused_at_the_field(render):
+    rc = render(compare_page.Page())
+    set_tiny_run(rc)
+    type_into(rc, "Jahre (1 bis 18)", "1")
+    assert "Die Hebel von „Lotsinnen und Lotsen" in page_text(rc) and "beginnen 2027" in page_text(rc)
+    start_button(rc).click()
+    assert state.last_request.value is None, "nothing started"
+    type_into(rc, "Jahre (1 bis 18)", "2")
+    assert "beginnen 2027" not in page_text(rc)
 
 
 def in_app_layout(page):
@@ -226,6 +237,10 @@ def test_budget_shows_costs_cost_per_child_and_offers_png_and_csv(render, tiny_c
     assert "Grafik als PNG" in text and "Tabelle als CSV" in text and "synthetisches Düsseldorf · 1 Seeds" in text
     by_year = budget.cost_by_service_and_year(tiny_comparison)
     assert "Mehrkosten je Jahr ggü. Status quo (Mio. EUR)" in by_year.columns and (by_year.iloc[:, 2] >= 0).all()
+    public = budget.cost_by_service_and_year(tiny_comparison, "public")
+    assert public.iloc[:, 2].sum() > by_year.iloc[:, 2].sum(), "all public budgets pay more than the city alone"
+    assert "Planungszeitraum 2027-2027" in text and "Haushalt der Stadt" in text
+    chart(rc, "pfad_jahre").wait_for(timeout=60)
 
 
 # ---- Erkunden --------------------------------------------------------------------------------

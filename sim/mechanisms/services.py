@@ -49,36 +49,19 @@ STATUS_INDEX = {"not_poor": 0, "low_income": 1, "sgb2": 2}
 class ServiceSystem:
     def __init__(self, model):
         self.model = model
-        cat, lev, par = model.catalogue, model.levers, model.params
+        cat, par = model.catalogue, model.params
         self.ids = cat.ids
         self.svc = list(cat.services.values())
         for needed in (*KITA_SERVICES, FAMILY_BENEFIT):
             if needed not in self.ids:
                 raise InputError(cat.source, needed, "the engine needs this service in the catalogue", allowed=list(KITA_SERVICES) + [FAMILY_BENEFIT])
-        for service_id in set(lev.access) | set(lev.fee_waiver) | set(lev.places_factor) | set(lev.place_shift):
-            if service_id not in self.ids:
-                raise InputError("levers", service_id, "unknown service", allowed=self.ids)
         S = len(self.ids)
         self.kita = [self.ids.index(k) for k in KITA_SERVICES]
         self.benefit = self.ids.index(FAMILY_BENEFIT)
         self.base_rate = np.array([par.base_rate.get(i, s.base_rate) for i, s in zip(self.ids, self.svc)])
         self.base_logit = logit(np.clip(self.base_rate, 1e-4, 1 - 1e-4)).astype(np.float32)
-        self.intensity = cat.barrier_matrix().astype(np.float32)
-        for s, service_id in enumerate(self.ids):
-            access = lev.access.get(service_id, "standard")
-            if access == "automatic":
-                self.intensity[s, [INFO, APPLY, TRUST]] = 0.0
-            elif access == "simplified":
-                self.intensity[s, APPLY] *= SIMPLIFIED_APPLICATION
-        self.intensity[:, LANG] *= 1.0 - lev.multilingual_information
-        self.waived = np.zeros((S, 3), dtype=bool)
-        for s, (service_id, svc) in enumerate(zip(self.ids, self.svc)):
-            for status in set(svc.fee_waived_for) | set(lev.fee_waiver.get(service_id, [])):
-                self.waived[s, STATUS_INDEX[status]] = True
+        self.catalogue_intensity = cat.barrier_matrix().astype(np.float32)
         self.elasticity = np.array([par.takeup.elasticity[b] for b in BARRIERS], dtype=np.float32)
-        # Per service, its barriers and their weights elasticity × intensity (float32 products).
-        self.barrier_weights = [[(int(b), self.elasticity[b] * self.intensity[s, b]) for b in np.flatnonzero(self.intensity[s])]
-                                for s in range(S)]
         self.sus_w = susceptibility_weights(par)
         # Susceptibility and need depend on the household's traits alone: computed once for each
         # combination (the same products, row by row) and looked up by the trait bits of its key.
@@ -88,26 +71,21 @@ class ServiceSystem:
         # float32, so that the product below goes through BLAS (the counts are exact integers);
         # an integer matrix product is ten times slower.
         self.handover_matrix = cat.handover_matrix().astype(np.float32)
-        self.coordination = np.array([lev.coordination_level(svc.phase) for svc in self.svc], dtype=np.float32)
-        # Per service, the next services a contact there can hand a family over to (coordination > 0).
-        self.handover_to = [np.flatnonzero(self.handover_matrix[s] * (self.coordination > 0)) for s in range(S)]
-        self.handover_sources = np.array([s for s in range(S) if self.handover_to[s].size], dtype=np.int64)
         city = model.city_arrays
         self.n_sr = city.sgb2_share.size
         self.bezirk = city.stadtbezirk.astype(np.int64) - 1
         self.n_bezirke = int(self.bezirk.max()) + 1
-        typ = city.sozialraum_typ
-        self.outreach_sr = np.array([lev.outreach_by_type.get(int(k), 0.0) for k in typ], dtype=np.float32)
         table = model.city.table
         self.supply_factor = np.ones((S, self.n_sr), dtype=np.float32)
-        self.capacity = np.zeros((S, self.n_sr))
-        for s, (service_id, svc) in enumerate(zip(self.ids, self.svc)):
+        # Places per Sozialraum of the status quo (city scale), for the services with local places.
+        self.base_places = np.zeros((S, self.n_sr))
+        for s, svc in enumerate(self.svc):
             if svc.local_supply:
                 self.supply_factor[s] = 1.0 / (1.0 + table[svc.local_supply].to_numpy(float))
             cap = svc.capacity
             if isinstance(cap, Capacity) and cap.fte is None:
-                base = table[cap.places].to_numpy(float) if cap.places else table[cap.centres].to_numpy(float) * cap.places_per_centre
-                self.capacity[s] = np.round(base * lev.place_multipliers(service_id, typ, base) * model.scale)
+                self.base_places[s] = table[cap.places].to_numpy(float) if cap.places else \
+                    table[cap.centres].to_numpy(float) * cap.places_per_centre
         # The services whose places exclude a place in s: those that are its alternative, then the
         # one it is the alternative to.
         self.alternatives = [[o for o, other in enumerate(self.svc) if isinstance(other.capacity, Capacity)
@@ -132,6 +110,52 @@ class ServiceSystem:
         self.effective = np.flatnonzero(self.effect_matrix.any(axis=1))  # the services with any effect
         # This month's first contacts: the rows that made one, and (rows × services) which.
         self.new_contacts = (np.zeros(0, dtype=np.int64), np.zeros((0, S), dtype=bool))
+        # Applicants for places in the last August allocation, per service and Sozialraum (what a
+        # need-based allocation has to assess; sim.mechanisms.costs prices it).
+        self.august_applicants = np.zeros((S, self.n_sr))
+        self.set_levers(model.levers)
+
+    def set_levers(self, lev) -> None:
+        """Everything the levers decide: barrier intensities, fee waivers, warm-handover levels,
+        outreach coverage and places. Called at the start and whenever a lever's scheduled level
+        changes (sim.levers.LeverSchedule); every take-up decision is then made again."""
+        for service_id in set(lev.access) | set(lev.fee_waiver) | set(lev.places_factor) | set(lev.place_shift):
+            if service_id not in self.ids:
+                raise InputError("levers", service_id, "unknown service", allowed=self.ids)
+        S = len(self.ids)
+        self.intensity = self.catalogue_intensity.copy()
+        for s, service_id in enumerate(self.ids):
+            access = lev.access.get(service_id, "standard")
+            if access == "automatic":
+                self.intensity[s, [INFO, APPLY, TRUST]] = 0.0
+            elif access == "simplified":
+                self.intensity[s, APPLY] *= SIMPLIFIED_APPLICATION
+        self.intensity[:, LANG] *= 1.0 - lev.multilingual_information
+        self.waived = np.zeros((S, 3), dtype=bool)
+        for s, (service_id, svc) in enumerate(zip(self.ids, self.svc)):
+            for status in set(svc.fee_waived_for) | set(lev.fee_waiver.get(service_id, [])):
+                self.waived[s, STATUS_INDEX[status]] = True
+        # Per service, its barriers and their weights elasticity × intensity (float32 products).
+        self.barrier_weights = [[(int(b), self.elasticity[b] * self.intensity[s, b]) for b in np.flatnonzero(self.intensity[s])]
+                                for s in range(S)]
+        self.coordination = np.array([lev.coordination_level(svc.phase) for svc in self.svc], dtype=np.float32)
+        # Per service, the next services a contact there can hand a family over to (coordination > 0).
+        self.handover_to = [np.flatnonzero(self.handover_matrix[s] * (self.coordination > 0)) for s in range(S)]
+        self.handover_sources = np.array([s for s in range(S) if self.handover_to[s].size], dtype=np.int64)
+        typ = self.model.city_arrays.sozialraum_typ
+        self.outreach_sr = np.array([lev.outreach_by_type.get(int(k), 0.0) for k in typ], dtype=np.float32)
+        # Places provided (city scale, whether filled or not) and, of them, the places that
+        # places_factor adds beyond the status quo (a shift moves places, it builds none).
+        self.places = np.zeros((S, self.n_sr))
+        self.added_places = np.zeros((S, self.n_sr))
+        for s, service_id in enumerate(self.ids):
+            if not self.local_places[s]:
+                continue
+            base = self.base_places[s]
+            self.places[s] = base * lev.place_multipliers(service_id, typ, base)
+            self.added_places[s] = np.maximum(base * lev.place_multipliers(service_id, typ, base, shift=False) - base, 0.0)
+        self.capacity = np.round(self.places * self.model.scale)
+        self.model.pop.children.takeup_pending[:] = True
 
     # ---- helpers -----------------------------------------------------------------------------
     def fte(self, s: int) -> float:
@@ -400,6 +424,7 @@ class ServiceSystem:
         waiting[wants[~accepted]] = True
         if ctx["august"]:
             demand = np.bincount(groups, minlength=self.n_sr)
+            self.august_applicants[s] = demand / self.model.scale
             unmet = np.bincount(groups[~accepted], minlength=self.n_sr)
             self.pressure[s] = unmet / np.maximum(demand, 1)
             self.pressure_changed[s] = bool(self.intensity[s, CAP])

@@ -1,12 +1,13 @@
-"""Budget: what the compared scenarios cost, per service and year, and what the extra buys."""
+"""Budget: what the compared scenarios cost, per cost line and year, for the city or for all public
+budgets, what the extra buys, and the path over the planning periods."""
 
 from __future__ import annotations
 
 import pandas as pd
 import solara
 
-from sim import charts
-from sim.compare import AVOIDED_CASE, BASELINE, Comparison
+from sim import charts, report
+from sim.compare import AVOIDED_CASE, BASELINE, DISCOUNT_RATE, Comparison
 from sim.de_format import de
 from sim.indicators import INDICATOR_LABELS_DE
 from sim.ui import scenario_store, state
@@ -14,21 +15,30 @@ from sim.ui.compare_page import RunPanel, selection
 from sim.ui.widgets import FigureWithTable, csv_bytes
 
 INTRO = (
-    "Jährliche Kosten je Angebot und Jahr für die verglichenen Szenarien (Stadt Düsseldorf, synthetisch, "
-    "Stückkosten aus `unit_costs.csv`), die Mehrkosten gegenüber dem Status quo und was sie bewirken: "
-    "Kosten je zusätzlich erreichtem Kind und je vermiedenem Fall. Ein vermiedener Fall ist ein Kind weniger mit "
-    f"„{INDICATOR_LABELS_DE[AVOIDED_CASE]}“ (Annahme). Jede Grafik als PNG, jede Tabelle als CSV."
+    "Kosten je Kostenzeile und Jahr für die verglichenen Szenarien (synthetisches Düsseldorf), zuerst für den "
+    "**Haushalt der Stadt**: jeder Kostensatz trägt die Anteile von Stadt, Land, Bund, Krankenkassen und "
+    "Eltern/Trägern mit Quelle (Tabelle der Kostensätze im Bericht). Die zweite Sicht zeigt **alle öffentlichen "
+    "Haushalte**. Plätze kosten je bereitgestelltem Platz, belegt oder nicht, neue Plätze zusätzlich ihre "
+    "Investition; jeder Hebel hat einen Preis. Die Mehrkosten gegenüber dem Status quo und was sie bewirken: "
+    "Kosten je zusätzlich erreichtem Kind und je vermiedenem Fall (ein Kind weniger mit "
+    f"„{INDICATOR_LABELS_DE[AVOIDED_CASE]}“, Annahme), nur wo die Wirkung gesichert ist. "
+    "Jede Grafik als PNG, jede Tabelle als CSV."
 )
+PERSPECTIVE_LABELS = {"city": "Haushalt der Stadt", "public": "alle öffentlichen Haushalte"}
 
 
 def effectiveness_table(c: Comparison) -> pd.DataFrame:
-    """Cost and effect per scenario, German column names, numbers (so the CSV stays computable)."""
+    """Cost and effect per scenario, German column names, numbers (so the CSV stays computable).
+    Costs are the city's budget, with the extra cost to all public budgets beside it; a cost per
+    effect only where the effect is secured (else the verdict says why not)."""
     ce = c.cost_effectiveness()
     mio = 1e-6
+    public = c.costs().groupby(["scenario", "year"])["public_extra_over_baseline_eur"].sum().groupby("scenario").mean()
     table = pd.DataFrame({
         "Szenario": ce["scenario_title"],
         "Kosten Mio. EUR/Jahr": ce["annual_cost_eur"] * mio,
         "Mehrkosten Mio. EUR/Jahr": ce["extra_cost_eur"] * mio,
+        "Mehrkosten alle öffentlichen Haushalte Mio. EUR/Jahr": ce["scenario"].map(public).to_numpy() * mio,
         "Mehrkosten 95%-Intervall von": ce["extra_cost_eur_ci_low"] * mio,
         "Mehrkosten 95%-Intervall bis": ce["extra_cost_eur_ci_high"] * mio,
         "davon Verwaltung (Anträge) Mio. EUR/Jahr": ce["admin_overhead_eur"] * mio,
@@ -36,6 +46,7 @@ def effectiveness_table(c: Comparison) -> pd.DataFrame:
         "EUR je zusätzlich erreichtem Kind": ce["cost_per_extra_child_reached_eur"],
         "vermiedene Fälle/Jahr": ce["avoided_cases_per_year"],
         "EUR je vermiedenem Fall": ce["cost_per_avoided_case_eur"],
+        "Urteil (vermiedene Fälle)": ce["verdict_avoided_case"].where(ce["scenario"] != BASELINE, "–"),
     })
     return table.round({c: 2 for c in table.columns if "Mio." in c or "Intervall" in c}).round(
         {"zusätzlich erreichte Kinder/Jahr": 0, "EUR je zusätzlich erreichtem Kind": 0, "vermiedene Fälle/Jahr": 0,
@@ -45,25 +56,26 @@ def effectiveness_table(c: Comparison) -> pd.DataFrame:
 def shown(table: pd.DataFrame) -> pd.DataFrame:
     """The same table as a planner reads it: decimal comma, thousands apart, "–" for undefined."""
     out = table.copy()
-    for column in out.columns[1:]:
+    for column in [c for c in out.columns[1:] if not c.startswith("Urteil")]:
         digits = 2 if "Mio." in column or "Intervall" in column else 0
         out[column] = [de(v, digits) for v in out[column]]
     return out
 
 
-def cost_by_service_and_year(c: Comparison) -> pd.DataFrame:
-    """One row per scenario and service, one column per year, in Mio. EUR; the extra as a column."""
+def cost_by_service_and_year(c: Comparison, perspective: str = "city") -> pd.DataFrame:
+    """One row per scenario and cost line, one column per year, in Mio. EUR; the extra as a column."""
     costs = c.costs()
-    wide = costs.pivot_table(index=["scenario", "service_label"], columns="year", values="cost_eur",
-                             aggfunc="sum") / 1e6
-    extra = costs.groupby(["scenario", "service_label"])["extra_over_baseline_eur"].mean() / 1e6
+    column, extra_column = {"city": ("cost_eur", "extra_over_baseline_eur"),
+                            "public": ("public_cost_eur", "public_extra_over_baseline_eur")}[perspective]
+    wide = costs.pivot_table(index=["scenario", "service_label"], columns="year", values=column, aggfunc="sum") / 1e6
+    extra = costs.groupby(["scenario", "service_label"])[extra_column].mean() / 1e6
     wide.columns = [f"{year} (Mio. EUR)" for year in wide.columns]
     wide["Mehrkosten je Jahr ggü. Status quo (Mio. EUR)"] = extra
     wide = wide.reset_index()
     order = {name: k for k, name in enumerate(c.names)}
     wide = wide.sort_values(["scenario", "service_label"], key=lambda s: s.map(order) if s.name == "scenario" else s)
     wide.insert(0, "Szenario", wide.pop("scenario").map(c.titles))
-    wide = wide.rename(columns={"service_label": "Angebot"})
+    wide = wide.rename(columns={"service_label": "Kostenzeile"})
     return wide.round(3).reset_index(drop=True)
 
 
@@ -98,6 +110,27 @@ def BudgetResults(c: Comparison):
         # the numbers are the table above; the CSV under the chart is the same table
         FigureWithTable(lambda: charts.cost_effect_chart(c), table, "kosten_wirkung", dependencies=[id(c)],
                         show_table=False)
-    solara.Markdown("### Jährliches Budget nach Angebot und Jahr")
-    FigureWithTable(lambda: charts.budget_chart(c), cost_by_service_and_year(c), "budget_angebote_jahre",
-                    dependencies=[id(c)])
+    periods = solara.use_memo(lambda: report.period_tables(c), [id(c)])
+    for period, part in periods.items():
+        solara.Markdown(f"### Planungszeitraum {period}: Kosten je Wirkung\n"
+                        f"Summen über den Zeitraum, abgezinst mit {de(DISCOUNT_RATE * 100, 0)} % je Jahr (Annahme); "
+                        "95%-Intervalle über die gepaarten Seeds. Jede Quote rechnet die ganzen Mehrkosten einer "
+                        "Wirkung zu. „keine gesicherte Wirkung“: das Intervall der Wirkung schließt null ein.")
+        with solara.Div(classes=["budget-zeitraum"]):
+            solara.DataFrame(part, items_per_page=12)
+        solara.FileDownload(csv_bytes(part), filename=f"planungszeitraum_{period}.csv", label="Tabelle als CSV",
+                            mime_type="text/csv")
+    if BASELINE in c.names and len(c.names) > 1:
+        solara.Markdown("### Der Pfad über die Jahre")
+        FigureWithTable(lambda: charts.path_chart(c), c.paths(), "pfad_jahre", dependencies=[id(c)], show_table=False)
+        FigureWithTable(lambda: charts.cumulative_chart(c), c.paths(), "kumuliert", dependencies=[id(c)], show_table=False)
+        solara.Markdown("### Mehrkosten je Kostenzeile (Mio. EUR je Jahr; Stadt, in Klammern alle öffentlichen Haushalte)")
+        solara.DataFrame(report.cost_line_table(c), items_per_page=15)
+    solara.Markdown("### Kosten nach Kostenzeile und Jahr")
+    perspective = solara.use_reactive("city")
+    with solara.ToggleButtonsSingle(value=perspective, classes=["budget-perspektive"]):
+        for key, label in PERSPECTIVE_LABELS.items():
+            solara.Button(label, value=key, text=True)
+    FigureWithTable(lambda: charts.budget_chart(c), cost_by_service_and_year(c, perspective.value), "budget_angebote_jahre",
+                    dependencies=[id(c)], note="Grafik: Mehrkosten der Stadt je Kostenzeile; Tabelle: "
+                    + PERSPECTIVE_LABELS[perspective.value])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import solara
 
 from sim.compare import BASELINE
+from sim.model import START_YEAR
 from sim.ui import scenario_store, state
 from sim.ui import lever_fields as lf
 from sim.ui.compare_results import Results
@@ -64,14 +65,22 @@ def CopyEditor(names: list[str], titles: dict[str, str], base, lever_errors: dic
         NumberField("Name (Dateiname, nur a-z, 0-9, _)", state.copy_name.value, state.copy_name.set, name_error,
                     key="kopie-name")
         solara.InputText("Titel (deutsch)", value=state.copy_title, classes=["feld-kopie-titel"])
+        with solara.Row():
+            NumberField(f"Hebel ab Jahr (leer: wie „{titles[base.name]}“)", state.copy_start_text.value,
+                        state.copy_start_text.set, lever_errors.get("kopie-start"), key="kopie-start")
+            NumberField("Aufbau über Jahre (0: sofort voll)", state.copy_build_text.value, state.copy_build_text.set,
+                        lever_errors.get("kopie-aufbau"), key="kopie-aufbau")
+        solara.Text("Vor dem Startjahr gilt der Status quo; im Aufbau wächst jeder Hebel in gleichen Jahresschritten.",
+                    style={"font-size": "0.85em"})
         LeverForm(base.levers, state.copy_values, lever_errors, open_group=lf.GROUPS[0])
 
         def save():
             levers, errors = lf.apply_fields(base.levers, state.copy_values.value)
-            if errors or levers is None:
+            timing, timing_errors = _copy_timing()
+            if errors or timing_errors or levers is None:
                 state.save_message.set((False, FIX_FIELDS))
                 return
-            copy = scenario_store.edited_copy(base, levers, state.copy_name.value, state.copy_title.value)
+            copy = scenario_store.edited_copy(base, levers, state.copy_name.value, state.copy_title.value, timing=timing)
             try:
                 path = scenario_store.save(copy, directory=_scenario_dir())
             except scenario_store.SaveError as exc:
@@ -88,6 +97,24 @@ def CopyEditor(names: list[str], titles: dict[str, str], base, lever_errors: dic
 
 def _scenario_dir():
     return scenario_store.SCENARIO_DIR
+
+
+def _copy_timing():
+    """The copy's timing from its two fields, checked against the years a comparison can simulate."""
+    return state.check_timing(state.copy_start_text.value, state.copy_build_text.value,
+                              START_YEAR - state.MAX_BURN_IN, START_YEAR + state.MAX_YEARS - 1)
+
+
+def _late_start(scenarios: list, settings) -> str | None:
+    """Why the chosen years cannot show a scenario's levers (they start after the last year), or None."""
+    first, last = START_YEAR - settings.burn_in, START_YEAR + settings.years - 1
+    for scenario in scenarios:
+        for timing in scenario.schedule().timing.values():
+            start = timing.start_year
+            if start is not None and not first <= start <= last:
+                return (f"Die Hebel von „{scenario.title}“ beginnen {start}; gerechnet wird {first} bis {last}. "
+                        f"Bitte mindestens {start - START_YEAR + 1} Jahre wählen")
+    return None
 
 
 @solara.component
@@ -131,14 +158,21 @@ def selection(names: list[str]):
     """What the forms describe now: scenarios to run, run settings, and every field's problem."""
     base = scenario_store.scenario(state.copy_base.value)
     copy_levers, lever_errors = lf.apply_fields(base.levers, state.copy_values.value)
+    timing, timing_errors = _copy_timing()
+    lever_errors = {**lever_errors, **timing_errors}
     name_error = copy_problem(names)
     chosen = [n for n in state.chosen.value if n in names and n != BASELINE]
     scenarios = [scenario_store.scenario(BASELINE)] + [scenario_store.scenario(n) for n in chosen]
-    if state.copy_included.value and copy_levers is not None and not name_error:
-        scenarios.append(scenario_store.edited_copy(base, copy_levers, state.copy_name.value, state.copy_title.value))
+    if state.copy_included.value and copy_levers is not None and not name_error and not timing_errors:
+        scenarios.append(scenario_store.edited_copy(base, copy_levers, state.copy_name.value, state.copy_title.value,
+                                                    timing=timing))
     settings, setting_errors = state.check_run_settings(state.scale_text.value, state.seeds_text.value,
                                                         state.years_text.value, state.burn_in_text.value, len(scenarios))
     errors = dict(setting_errors)
+    late = _late_start(scenarios, settings) if settings else None
+    if late:
+        errors["years"] = late
+        settings = None
     if state.copy_included.value:
         errors.update(lever_errors)
         if name_error:

@@ -18,7 +18,7 @@ from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
 from sim.agents import STATUS_LABELS_DE  # noqa: E402
-from sim.model import PreventionChainModel  # noqa: E402
+from sim.model import START_YEAR, PreventionChainModel  # noqa: E402
 from sim.ui import citymap, scenario_store, state  # noqa: E402
 from sim.ui import lever_fields as lf  # noqa: E402
 from sim.ui.widgets import FIX_FIELDS, LeverForm, NumberField, png_bytes  # noqa: E402
@@ -163,6 +163,10 @@ def Controls(on_apply):
     settings, setting_errors = check_settings(state.explore_scale_text.value, state.explore_seed_text.value,
                                               state.explore_years_text.value)
     errors = {**lever_errors, **setting_errors}
+    starts = [t.start_year for t in scenario.schedule().timing.values() if t.start_year is not None]
+    if settings and starts and max(starts) > START_YEAR + settings["years"] - 1:
+        errors["years"] = (f"Die Hebel dieses Szenarios beginnen {max(starts)}: bitte mindestens "
+                           f"{max(starts) - START_YEAR + 1} Jahre wählen")
 
     def choose(name):
         state.explore_scenario.set(name)

@@ -18,7 +18,7 @@ import yaml
 
 from sim.compare import STANDARD_SET
 from sim.errors import InputError
-from sim.levers import Levers
+from sim.levers import Levers, LeverTiming
 from sim.scenario import SCENARIO_DIR, Scenario, load_scenario
 from sim.ui.lever_fields import changes_from_status_quo
 
@@ -74,18 +74,26 @@ def name_problem(text: str, directory: Path = SCENARIO_DIR) -> str | None:
     return None
 
 
-def edited_copy(base: Scenario, levers: Levers, name: str, title: str, description: str = "") -> Scenario:
-    """A scenario built from base with other levers; it exists in memory until it is saved."""
+def edited_copy(base: Scenario, levers: Levers, name: str, title: str, description: str = "",
+                timing: LeverTiming | None = None) -> Scenario:
+    """A scenario built from base with other levers; it exists in memory until it is saved. `timing`
+    (start year and build-up for all its levers) replaces the base's; without it the base's holds."""
     clean = sanitise_name(name) or "eigenes_szenario"
     title = title.strip() or f"{base.title} (bearbeitet)"
     description = description.strip() or f"Kopie von „{base.title}“ ({base.name}) mit geänderten Hebeln."
     return Scenario(name=clean, title=title[:200], description=description[:MAX_TEXT], levers=levers,
-                    lever_changes=changes_from_status_quo(levers), source="(in der Oberfläche bearbeitet)")
+                    lever_changes=changes_from_status_quo(levers), source="(in der Oberfläche bearbeitet)",
+                    timing={} if timing else dict(base.timing), default_timing=timing or base.default_timing)
 
 
 def scenario_yaml(scenario: Scenario) -> str:
-    data = {"title": scenario.title, "description": scenario.description,
-            "levers": changes_from_status_quo(scenario.levers)}
+    data = {"title": scenario.title, "description": scenario.description}
+    if scenario.default_timing.start_year is not None:
+        data["start_year"] = scenario.default_timing.start_year
+        data["build_up_years"] = scenario.default_timing.build_up_years
+    if scenario.timing:
+        data["timing"] = {lever: t.model_dump() for lever, t in scenario.timing.items()}
+    data["levers"] = changes_from_status_quo(scenario.levers)
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, default_flow_style=False)
 
 
@@ -107,7 +115,7 @@ def save(scenario: Scenario, directory: Path = SCENARIO_DIR) -> Path:
             loaded = load_scenario(check, directory=Path(tmp))
         except InputError as exc:
             raise SaveError(f"Das Szenario ist ungültig: {exc}") from None
-    if loaded.levers != scenario.levers:
+    if loaded.levers != scenario.levers or loaded.schedule().timing != scenario.schedule().timing:
         raise SaveError("Die gespeicherten Hebel weichen von den eingestellten ab; nichts gespeichert")
     _write_new(path, text)
     return path

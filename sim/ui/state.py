@@ -97,6 +97,31 @@ def check_run_settings(scale_percent, seeds, years, burn_in, n_scenarios: int) -
     return RunSettings(scale / 100, int(n_seeds), int(n_years), int(n_burn)), {}
 
 
+def check_timing(start_text: str, build_text: str, first_year: int, last_year: int):
+    """The copy's start year and build-up -> (LeverTiming or None for "as the base", {field: German message})."""
+    from sim.levers import LeverTiming
+    from sim.ui.lever_fields import parse_number
+
+    if not str(start_text).strip():
+        return None, {}
+    errors = {}
+    try:
+        start = parse_number(start_text)
+        if not float(start).is_integer() or not first_year <= start <= last_year:
+            errors["kopie-start"] = f"Erlaubt: ein Jahr von {first_year} bis {last_year}"
+    except ValueError:
+        errors["kopie-start"] = "Bitte ein Jahr eingeben, z. B. 2027"
+    try:
+        build = parse_number(build_text or "0")
+        if not float(build).is_integer() or not 0 <= build <= 30:
+            errors["kopie-aufbau"] = "Erlaubt: 0 bis 30 ganze Jahre"
+    except ValueError:
+        errors["kopie-aufbau"] = "Bitte eine ganze Zahl eingeben"
+    if errors:
+        return None, errors
+    return LeverTiming(start_year=int(start), build_up_years=int(build)), {}
+
+
 def _de(value: float) -> str:
     return (str(int(value)) if float(value).is_integer() else str(value)).replace(".", ",")
 
@@ -109,6 +134,8 @@ copy_values = solara.reactive({})  # field key -> typed value, on top of copy_ba
 copy_name = solara.reactive("mein_szenario")
 copy_title = solara.reactive("")
 copy_included = solara.reactive(False)
+copy_start_text = solara.reactive("")  # start year of the copy's levers; empty: as its base
+copy_build_text = solara.reactive("0")  # years of build-up
 save_message = solara.reactive(None)  # (ok: bool, text)
 # run settings as typed
 scale_text = solara.reactive(DEFAULT_SCALE_PERCENT)
@@ -178,7 +205,9 @@ def workers_for(request: ComparisonRequest) -> int:
     return 2 if work >= 4 else 1
 
 
-def start(scenarios: list[Scenario], settings: RunSettings) -> None:
+def start(scenarios: list[Scenario], settings: RunSettings | None) -> None:
+    if settings is None:  # a field is wrong (the button is disabled then): nothing starts
+        return
     request = ComparisonRequest(tuple(scenarios), settings)
     last_request.value = request
     run_comparison(request)

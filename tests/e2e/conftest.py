@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+from sim.report import CHROMIUM, CHROMIUM_ARGS  # the same browser and flags that print bericht.pdf
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "results" / "ui"
 

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from sim.scenario import SCENARIO_DIR
 
-TINY = {"scale": "1", "seeds": "1", "years": "1", "burn_in": "0"}
+TINY = {"scale": "1", "seeds": "1", "years": "2", "burn_in": "0"}  # the standard levers start in 2027
 RESULT = ".vergleich-ergebnis"
 SLOW = 120_000  # ms: a comparison waits for a free compute slot behind the other sessions'
 
@@ -99,7 +99,7 @@ def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser
     run_settings(page, TINY)
     start(page)
     result_row(page, "Lotsinnen und Lotsen")
-    page.get_by_text("synthetisches Düsseldorf · 1 Seeds (gepaart) · Skala 0.01 · 1 Jahre").first.wait_for()
+    page.get_by_text("synthetisches Düsseldorf · 1 Seeds (gepaart) · Skala 0.01 · 2 Jahre").first.wait_for()
     numbers_before = page.locator(RESULT).inner_text()
     chart_before = chart(page, "abstand_arm_nicht_arm").screenshot()
 
