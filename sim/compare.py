@@ -122,8 +122,11 @@ class Comparison:
 
     def label(self) -> str:
         """The line every chart and table carries."""
-        return (f"synthetisches Düsseldorf · {len(self.seeds)} Seeds (gepaart) · Skala {self.scale:g} · "
-                f"{self.years} Jahre")
+        from sim.de_format import de
+
+        share = self.scale * 100
+        return (f"synthetisches Düsseldorf · {len(self.seeds)} Seeds (gepaart) · "
+                f"{de(share, 0 if share == round(share) else 1)} % der Stadt · {self.years} Jahre")
 
     # ---- indicators ----------------------------------------------------------------------------
     def _wide(self, column: str = "value") -> pd.DataFrame:
@@ -323,6 +326,22 @@ PERIOD_COLUMNS = ["scenario", "scenario_title", "period", "perspective", "perspe
                   "discount_rate", "extra_cost_eur", "extra_cost_eur_ci_low", "extra_cost_eur_ci_high", "effect",
                   "effect_ci_low", "effect_ci_high", "cost_per_effect_eur", "cost_per_effect_eur_ci_low",
                   "cost_per_effect_eur_ci_high", "verdict", "n_seeds"]
+CERTAINTY = ("sicher besser", "unklar", "sicher schlechter", "keine Änderung gemessen", "erst ab 2 Seeds")
+
+
+def certainty(mean: float, low: float, high: float, lower_is_better: bool) -> str:
+    """A plain word for a paired difference: better or worse where its 95 % interval excludes
+    zero on that side, unclear where it includes zero (CERTAINTY)."""
+    if mean == 0 and low == 0 and high == 0:
+        return CERTAINTY[3]
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return CERTAINTY[4] if mean != 0 else CERTAINTY[3]
+    if low <= 0 <= high:
+        return CERTAINTY[1]
+    improved = (high < 0) if lower_is_better else (low > 0)
+    return CERTAINTY[0] if improved else CERTAINTY[2]
+
+
 VERDICT_RATIO = "wirkt"
 VERDICTS = (VERDICT_RATIO, "spart Geld und wirkt", "keine gesicherte Wirkung", "verschlechtert", "nur ein Seed: Sicherheit unbekannt")
 

@@ -64,6 +64,14 @@ INDICATOR_LABELS_DE = {
 }
 
 
+# Indicators where fewer is better (a problem, a wait, poverty); for all others more is better.
+LOWER_IS_BETTER = frozenset({
+    "child_sgb2_rate", "u3_waiting_list_august", "ogs_waiting_list_august", "insufficient_german_at_school_entry",
+    "motor_problems_at_school_entry", "obesity_at_school_entry", "sgb2_4_years_or_more_at_6", "neet_at_18",
+    "deprivation_material", "deprivation_social", "deprivation_health", "deprivation_cultural", "multiple_deprivation",
+})
+
+
 # Every indicator that the report, the run summary, the charts or the UI headline. Each has a
 # plausibility band (a calibration target or a row of plausibility_bands.csv) that
 # `make calibrate` prints and tests/test_calibration.py checks; a new headline needs one too.

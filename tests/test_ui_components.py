@@ -152,8 +152,10 @@ def test_too_many_seeds_and_text_instead_of_a_number_are_named_at_their_fields(r
     type_into(rc, "Seeds (1 bis 10)", "11")
     type_into(rc, "Jahre (1 bis 18)", "drei")
     assert field(rc, "Seeds (1 bis 10)").messages == ["Erlaubt: 1 bis 10"]
-    assert field(rc, "Jahre (1 bis 18)").messages == ["Bitte eine Zahl eingeben"]
+    assert field(rc, "Jahre (1 bis 18)").messages == ["Bitte eine Zahl eingeben, z. B. 20, 2,5 oder 1.000"]
     assert start_button(rc).disabled
+    type_into(rc, "Stichprobe in % der Stadt (1 bis 20)", "2.5")  # a dot that is no thousands separator
+    assert "mehrdeutig" in field(rc, "Stichprobe in % der Stadt (1 bis 20)").messages[0]
 
 
 def test_an_invalid_lever_in_the_edited_copy_blocks_the_run(render):
@@ -172,6 +174,7 @@ def test_a_comparison_runs_in_the_background_and_shows_its_charts_with_numbers(r
     result = state.latest()
     assert result.names == ["baseline", "lotsen"] and result.seeds == [0] and result.scale == 0.01
     assert "synthetisches Düsseldorf · 1 Seeds" in page_text(rc)
+    assert "Wirkung auf einen Blick" in page_text(rc)
     chart(rc, "abstand_arm_nicht_arm").wait_for(timeout=60)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sim.compare import STANDARD_SET
 from sim.levers import Levers
@@ -74,7 +76,8 @@ def test_saved_scenarios_are_offered_after_the_standard_set(scenario_dir):
 
 
 @pytest.mark.parametrize("key, typed, message", [
-    ("lotse_fte", "viele", "Bitte eine Zahl eingeben, z. B. 20 oder 2,5"),
+    ("lotse_fte", "viele", "Bitte eine Zahl eingeben, z. B. 20, 2,5 oder 1.000"),
+    ("lotse_fte", "2.5", "„2.5“ ist mehrdeutig: Komma für Dezimalstellen (2,5), Punkt nur für Tausender (1.000)"),
     ("lotse_fte", "501", "Zu groß: höchstens 500"),
     ("lotse_fte", "-1", "Zu klein: mindestens 0"),
     ("priority_rule", "wer_zuerst_kommt", "Bitte einen der angebotenen Werte wählen"),
@@ -87,6 +90,44 @@ def test_a_wrong_lever_value_gets_a_german_message_at_its_field(key, typed, mess
 def test_a_lever_typed_with_a_decimal_comma_is_read():
     levers, errors = lf.apply_fields(Levers(), {"lotse_fte": "2,5", "coordination.kita": 0.5})
     assert not errors and levers.lotse_fte == 2.5 and levers.coordination["kita"] == 0.5
+
+
+def test_a_thousand_written_the_german_way_is_a_thousand():
+    levers, errors = lf.apply_fields(Levers(), {"school_social_work_fte": "1.000"})
+    assert not errors and levers.school_social_work_fte == 1000
+
+
+def german(value: float, decimals: int, thousands: str = ".") -> str:
+    """value as a German writes it: groups of three apart, a decimal comma."""
+    whole, _, fraction = f"{abs(value):.{decimals}f}".partition(".")
+    groups = []
+    while whole:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    text = thousands.join(groups) + ("," + fraction if fraction else "")
+    return ("-" if value < 0 else "") + text
+
+
+@given(value=st.floats(-1e9, 1e9, allow_nan=False), decimals=st.integers(0, 4), thousands=st.sampled_from([".", " ", "\u202f", ""]))
+def test_every_number_written_the_german_way_is_read_back(value, decimals, thousands):
+    text = german(value, decimals, thousands)
+    assert lf.parse_number(text) == pytest.approx(round(value, decimals), abs=10 ** -decimals)
+
+
+@given(whole=st.integers(0, 10**6), fraction=st.text("0123456789", min_size=1, max_size=6).filter(lambda f: len(f) != 3))
+def test_a_dot_that_is_no_thousands_separator_is_refused_not_guessed(whole, fraction):
+    with pytest.raises(lf.NumberError, match="mehrdeutig"):
+        lf.parse_number(f"{whole}.{fraction}")
+
+
+@given(text=st.text(max_size=12))
+def test_any_text_is_a_number_or_a_german_message(text):
+    try:
+        value = lf.parse_number(text)
+    except lf.NumberError as exc:
+        assert str(exc) and ("Zahl" in str(exc) or "mehrdeutig" in str(exc))
+    else:
+        assert isinstance(value, float)
 
 
 @pytest.mark.parametrize("scale, seeds, years, field", [
@@ -103,3 +144,18 @@ def test_the_bounds_and_the_default_address():
     assert DEFAULT_HOST == "127.0.0.1"
     settings, errors = state.check_run_settings("20", "10", "18", "6", n_scenarios=2)
     assert not errors and settings.scale == 0.2 and settings.seeds == 10
+
+
+@pytest.mark.parametrize("mean, low, high, lower_is_better, word", [
+    (-0.02, -0.03, -0.01, True, "sicher besser"),  # fewer cases, interval below zero
+    (-0.02, -0.03, -0.01, False, "sicher schlechter"),  # fewer of something good
+    (0.02, 0.01, 0.03, False, "sicher besser"),
+    (0.02, 0.01, 0.03, True, "sicher schlechter"),
+    (0.01, -0.01, 0.03, True, "unklar"),
+    (0.0, 0.0, 0.0, True, "keine Änderung gemessen"),
+    (0.01, float("nan"), float("nan"), True, "erst ab 2 Seeds"),
+])
+def test_the_verdict_word_follows_the_interval_and_the_better_direction(mean, low, high, lower_is_better, word):
+    from sim.compare import certainty
+
+    assert certainty(mean, low, high, lower_is_better) == word

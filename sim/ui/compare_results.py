@@ -9,9 +9,9 @@ import solara
 import solara.lab
 
 from sim import charts
-from sim.compare import BASELINE, Comparison
+from sim.compare import BASELINE, Comparison, certainty
 from sim.de_format import de
-from sim.indicators import INDICATOR_LABELS_DE, label_subgroup
+from sim.indicators import INDICATOR_LABELS_DE, LOWER_IS_BETTER, label_subgroup
 from sim.mechanisms.measurement import CHAIN_PHASES
 from sim.report import summary_table
 from sim.ui import citymap, state
@@ -23,6 +23,39 @@ def interval(low: float, high: float) -> str:
     if pd.isna(low):
         return "erst ab 2 Seeds"
     return f"{de(low * 100, 1)} bis {de(high * 100, 1)}"
+
+
+VERDICT_INDICATORS = ("insufficient_german_at_school_entry", "kita_entry_before_36_months", "multiple_deprivation",
+                      "neet_at_18", "gymnasium_transition", "sports_club_member_at_school_entry", "chain_reach_all")
+
+
+def verdict_table(c: Comparison) -> pd.DataFrame:
+    """Per scenario and headline indicator, for all children and for those in SGB II: which way is
+    better, the change in points and in children a year, and a plain word for its certainty."""
+    diffs = c.differences()
+    counts = c.differences("per_year_city")
+    rows = []
+    for name in c.names:
+        if name == BASELINE:
+            continue
+        for indicator in VERDICT_INDICATORS:
+            lower = indicator in LOWER_IS_BETTER
+            for subgroup_type, subgroup, group in (("all", "all", "alle Kinder"), ("poverty", "sgb2", "SGB II")):
+                key = ((diffs["scenario"] == name) & (diffs["indicator"] == indicator)
+                       & (diffs["subgroup_type"] == subgroup_type) & (diffs["subgroup"] == subgroup))
+                d = diffs[key]
+                if d.empty:
+                    continue
+                d = d.iloc[0]
+                n = counts[(counts["scenario"] == name) & (counts["indicator"] == indicator)
+                           & (counts["subgroup_type"] == subgroup_type) & (counts["subgroup"] == subgroup)]
+                rows.append({"Szenario": c.titles[name], "Indikator": INDICATOR_LABELS_DE[indicator], "Gruppe": group,
+                             "besser ist": "↓ weniger" if lower else "↑ mehr",
+                             "Änderung (Pp.)": de(d["mean"] * 100, 1, sign=True),
+                             "95%-Intervall (Pp.)": interval(d["ci_low"], d["ci_high"]),
+                             "Kinder je Jahr": de(n["mean"].iloc[0], 0, sign=True) if len(n) else "–",
+                             "Urteil": certainty(d["mean"], d["ci_low"], d["ci_high"], lower)})
+    return pd.DataFrame(rows)
 
 
 def gap_table(c: Comparison) -> pd.DataFrame:
@@ -75,7 +108,7 @@ def MapTab(c: Comparison):
                                                   for i in citymap.COMPARISON_MEASURES],
                         v_model=indicator, on_v_model=set_indicator, dense=True)
     values = citymap.difference_values(c, scenario, indicator)
-    better_lower = indicator in ("insufficient_german_at_school_entry", "multiple_deprivation")
+    better_lower = indicator in LOWER_IS_BETTER
     FigureWithTable(
         lambda: citymap.schematic_map(values, _city(), f"{INDICATOR_LABELS_DE.get(indicator, indicator)}: "
                                       f"{c.titles[scenario]} − Status quo", "Prozentpunkte (grün = besser)",
@@ -117,11 +150,15 @@ def Changes(c: Comparison, before: Comparison | None):
 
 @solara.component
 def Results(c: Comparison):
-    solara.Markdown(f"### Ergebnis\n{c.label()} · gerechnet in {c.seconds:.1f} s")
+    solara.Markdown(f"### Ergebnis\n{c.label()} · gerechnet in {de(c.seconds, 1)} s")
     with solara.Div(classes=["vergleich-ergebnis"]):
         solara.DataFrame(summary_table(c), items_per_page=12)
     solara.Text("¹ vermiedener Fall = ein Kind weniger mit unzureichenden Deutschkenntnissen bei der "
                 "Schuleingangsuntersuchung (Annahme).", style={"font-size": "0.85em"})
+    solara.Markdown("**Wirkung auf einen Blick** – „sicher besser“ oder „sicher schlechter“, wenn das 95%-Intervall "
+                    "der gepaarten Differenz die Null ausschließt, sonst „unklar“. Kinder je Jahr: hochgerechnet auf die Stadt.")
+    with solara.Div(classes=["vergleich-urteil"]):
+        solara.DataFrame(verdict_table(c), items_per_page=14)
     Changes(c, state.before_latest())
     with solara.lab.Tabs(lazy=True):
         with solara.lab.Tab("Abstand arm / nicht arm"):

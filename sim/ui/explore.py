@@ -45,8 +45,8 @@ def check_settings(scale_percent, seed, years) -> tuple[dict | None, dict[str, s
                                     ("seed", seed, 0, 9999, True), ("years", years, 1, state.MAX_YEARS, True)):
         try:
             value = parse_number(raw)
-        except ValueError:
-            errors[key] = "Bitte eine Zahl eingeben"
+        except ValueError as exc:
+            errors[key] = str(exc)
             continue
         if whole and not value.is_integer():
             errors[key] = "Bitte eine ganze Zahl eingeben"

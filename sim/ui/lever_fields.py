@@ -117,17 +117,33 @@ def shown(levers: Levers, key: str) -> str | float:
     return _de(value) if BY_KEY[key].kind == "number" else value
 
 
+class NumberError(ValueError):
+    """A text that is no number as a German writes it; the message says so in German."""
+
+
+# As a German writes a number: an optional sign, digits with dots (or spaces) between groups of
+# three for the thousands, an optional decimal comma. "1.000" is a thousand, "2,5" two and a half.
+GERMAN_NUMBER = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?")
+
+
 def parse_number(text) -> float:
-    """A number as a planner types it: '20', '2,5', '1.5', ' 3 '. Raises ValueError otherwise."""
+    """A number as a planner types it: '20', '2,5', '1.000', '12.500,5', ' 3 '. A dot that is not
+    between groups of three digits ('2.5') is ambiguous and refused, never read silently either way.
+    Raises NumberError with a German message."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         value = float(text)
     else:
-        cleaned = str(text).strip().replace("\u202f", "").replace(" ", "")
-        if re.fullmatch(r"[+-]?\d+([.,]\d+)?", cleaned) is None:
-            raise ValueError(text)
-        value = float(cleaned.replace(",", "."))
+        raw = str(text).strip()
+        cleaned = re.sub(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)", ".", raw)  # 1 000 as 1.000
+        if GERMAN_NUMBER.fullmatch(cleaned) is None:
+            if re.fullmatch(r"[+-]?\d+\.\d+", cleaned):
+                whole, decimals = cleaned.split(".")
+                raise NumberError(f"„{raw}“ ist mehrdeutig: Komma für Dezimalstellen ({whole},{decimals}), "
+                                  f"Punkt nur für Tausender (1.000)")
+            raise NumberError("Bitte eine Zahl eingeben, z. B. 20, 2,5 oder 1.000")
+        value = float(cleaned.replace(".", "").replace(",", "."))
     if not math.isfinite(value):
-        raise ValueError(text)
+        raise NumberError("Bitte eine endliche Zahl eingeben")
     return value
 
 
@@ -175,8 +191,8 @@ def apply_fields(base: Levers, values: dict[str, object]) -> tuple[Levers | None
         else:
             try:
                 value = parse_number(raw)
-            except ValueError:
-                errors[key] = "Bitte eine Zahl eingeben, z. B. 20 oder 2,5"
+            except NumberError as exc:
+                errors[key] = str(exc)
                 continue
         if value != current(base, key):
             parsed[key] = value

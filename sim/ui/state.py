@@ -75,8 +75,8 @@ def check_run_settings(scale_percent, seeds, years, burn_in, n_scenarios: int) -
     def number(key, raw, lo, hi, whole=False):
         try:
             value = parse_number(raw)
-        except ValueError:
-            errors[key] = "Bitte eine Zahl eingeben"
+        except ValueError as exc:
+            errors[key] = str(exc)
             return None
         if whole and not float(value).is_integer():
             errors[key] = "Bitte eine ganze Zahl eingeben"

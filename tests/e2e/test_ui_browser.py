@@ -99,13 +99,19 @@ def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser
     run_settings(page, TINY)
     start(page)
     result_row(page, "Lotsinnen und Lotsen")
-    page.get_by_text("synthetisches Düsseldorf · 1 Seeds (gepaart) · Skala 0.01 · 2 Jahre").first.wait_for()
+    page.get_by_text("synthetisches Düsseldorf · 1 Seeds (gepaart) · 1 % der Stadt · 2 Jahre").first.wait_for()
     numbers_before = page.locator(RESULT).inner_text()
     chart_before = chart(page, "abstand_arm_nicht_arm").screenshot()
 
     # ... a wrong value stops everything at its field ...
     edit_copy(page, "Mehr Lotsen (Test)", "viele")
-    page.get_by_text("Bitte eine Zahl eingeben, z. B. 20 oder 2,5").wait_for()
+    page.get_by_text("Bitte eine Zahl eingeben, z. B. 20, 2,5 oder 1.000").wait_for()
+    expect(page.locator(".vergleich-starten")).to_be_disabled()
+    # German number entry: "1.000" is a thousand (too many Lotsen), "2.5" is ambiguous and refused.
+    type_into(page, "lotse_fte", "1.000")
+    page.get_by_text("Zu groß: höchstens 500").wait_for()
+    type_into(page, "lotse_fte", "2.5")
+    page.get_by_text("„2.5“ ist mehrdeutig").first.wait_for()
     expect(page.locator(".vergleich-starten")).to_be_disabled()
 
     # ... then a lever changed in the edited copy and a second comparison.
@@ -113,6 +119,7 @@ def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser
     start(page)
     assert extra_cost(page, "Mehr Lotsen (Test)") > extra_cost(page, "Lotsinnen und Lotsen") > 0
     page.get_by_text("Gegenüber dem vorigen Vergleich").wait_for()
+    page.locator(".vergleich-urteil", has_text="Urteil").wait_for()  # the plain verdict per indicator
     assert page.locator(RESULT).inner_text() != numbers_before
     assert chart(page, "abstand_arm_nicht_arm").screenshot() != chart_before
     page.screenshot(path=screenshots / "vergleichen.png")
