@@ -76,6 +76,7 @@ def gap_chart(c: Comparison):
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_title(_wrap(INDICATOR_LABELS_DE[indicator], 40), fontsize=13)
         ax.set_xlabel("Abstand SGB II − nicht SGB II (Prozentpunkte)", fontsize=11)
+        ax.xaxis.set_major_formatter(FuncFormatter(_de_tick))
     axes[0, 0].set_yticks(y, [_short(c, n) for n in names])
     axes[1, 0].set_yticks(y, [_short(c, n) for n in names])
     _header(fig, c, "Abstand zwischen armen und nicht armen Kindern je Indikator und Szenario")
@@ -117,8 +118,10 @@ def cost_effect_chart(c: Comparison):
                         fontweight="bold")
         ax.axhline(0, color="black", linewidth=0.8)
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_xlabel("Mehrkosten gegenüber Status quo (Mio. EUR je Jahr)")
+        ax.set_xlabel("Mehrkosten der Stadt gegenüber Status quo (Mio. EUR je Jahr)")
         ax.set_ylabel(label, fontsize=12)
+        ax.xaxis.set_major_formatter(FuncFormatter(_de_tick))
+        ax.yaxis.set_major_formatter(FuncFormatter(_de_tick))
         ax.legend(loc="lower right")
     key = "\n".join(f"{k + 1}  {_short(c, name, 40)}" for k, name in enumerate(c.names))
     fig.text(0.76, 0.5, key, va="center", fontsize=12, family="DejaVu Sans")
@@ -162,17 +165,18 @@ def heatmap_chart(c: Comparison):
         sel = diffs[diffs["indicator"] == indicator].set_index(["scenario", "subgroup_type", "subgroup"])["mean"]
         grid = np.array([[sel.get((n, t, g), np.nan) * 100 for n in others] for t, g, _ in rows])
         limit = max(float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 0.0, 0.1)
-        # Fewer cases is better: improvements green, worsening red.
-        image = ax.imshow(grid, cmap="RdYlGn_r", norm=TwoSlopeNorm(0.0, -limit, limit), aspect="auto")
+        # Fewer cases is better: improvements blue, worsening red (a scale colour-blind readers can tell apart).
+        image = ax.imshow(grid, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -limit, limit), aspect="auto")
         for i in range(grid.shape[0]):
             for j in range(grid.shape[1]):
                 if np.isfinite(grid[i, j]):
-                    ax.text(j, i, f"{grid[i, j]:+.1f}", ha="center", va="center", fontsize=9)
+                    ax.text(j, i, de(grid[i, j], 1, sign=True), ha="center", va="center", fontsize=11)
         ax.set_xticks(range(len(others)), [_short(c, n, 22) for n in others], rotation=40, ha="right", fontsize=10)
         ax.set_yticks(range(len(rows)), [r[2] for r in rows], fontsize=11)
         ax.axhline(4.5, color="black", linewidth=1.5)
         ax.set_title(_wrap(INDICATOR_LABELS_DE[indicator], 45) + "\nÄnderung in Prozentpunkten", fontsize=13)
-        fig.colorbar(image, ax=ax, shrink=0.7, label="Prozentpunkte (grün = besser)")
+        bar = fig.colorbar(image, ax=ax, shrink=0.7, label="Prozentpunkte (blau = besser)")
+        bar.ax.yaxis.set_major_formatter(FuncFormatter(_de_tick))
     _header(fig, c, "Änderung gegenüber Status quo nach Sozialraumtyp und Stadtbezirk")
     fig.tight_layout(rect=(0, 0, 1, 0.91))
     return fig

@@ -122,7 +122,7 @@ def test_years_that_end_before_a_scenarios_start_are_refused_at_the_field(render
     start_button(rc).click()
     assert state.last_request.value is None, "nothing started"
     type_into(rc, "Jahre (1 bis 18)", "2")
-    assert "beginnen 2027" not in page_text(rc)
+    assert "Die Hebel von „Lotsinnen und Lotsen" not in page_text(rc)
 
 
 def in_app_layout(page):
@@ -277,3 +277,13 @@ def test_explore_rebuilds_the_model_with_a_changed_lever(render):
     applied = state.explore_applied.value
     assert applied["levers"].lotse_fte == 30 and applied["seed"] == 4 and applied["scale"] == state.EXPLORE_DEFAULT_SCALE
     wait_until(lambda: "mit geänderten Hebeln · synthetisches Düsseldorf · Stichprobe 2% · Seed 4" in page_text(rc))
+
+
+def test_the_horizon_sets_the_years_and_says_when_school_entry_cannot_show_the_effect_yet(render):
+    rc = render(compare_page.Page())
+    assert "zur Schuleingangsuntersuchung" in page_text(rc)  # the default 3 years end in 2028
+    rc.find(v.Btn, children=["bis 2040"]).widget.click()
+    assert state.years_text.value == "15" and state.burn_in_text.value == "1"
+    assert "zur Schuleingangsuntersuchung" not in page_text(rc)
+    rc.find(v.Btn, children=["bis 2030"]).widget.click()
+    assert state.years_text.value == "5" and "erst ab 2033 zur Schuleingangsuntersuchung" in page_text(rc)

@@ -24,13 +24,16 @@ def solara_args(host: str, port: int) -> list[str]:
 def quiet_environment(env: dict | None = None) -> dict:
     """The UI sends nothing out of the machine.
 
-    Solara's usage statistics (Mixpanel) are off, and its JavaScript and CSS come from the
+    Solara's usage statistics (Mixpanel) and its banner are off, and its JavaScript and CSS come from the
     solara-assets package; for a file that package lacks (KaTeX, for formulas, which the UI does
     not use) the server would ask a public CDN, so the CDN address points at a closed local port.
     """
     env = dict(os.environ if env is None else env)
     env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     env.setdefault("SOLARA_ASSETS_CDN", "http://127.0.0.1:9/")
+    # No "This website runs on Solara" over the pages' footnotes; the browser tab says what it is.
+    env.setdefault("SOLARA_THEME_SHOW_BANNER", "False")
+    env.setdefault("SOLARA_THEME_TITLE", "Präventionskette-Sim")
     return env
 
 

@@ -12,7 +12,7 @@ from sim.de_format import de
 from sim.indicators import INDICATOR_LABELS_DE
 from sim.ui import scenario_store, state
 from sim.ui.compare_page import RunPanel, selection
-from sim.ui.widgets import FigureWithTable, csv_bytes
+from sim.ui.widgets import FigureWithTable, Table, csv_bytes
 
 INTRO = (
     "Kosten je Kostenzeile und Jahr für die verglichenen Szenarien (synthetisches Düsseldorf), zuerst für den "
@@ -103,7 +103,7 @@ def BudgetResults(c: Comparison):
     table = solara.use_memo(lambda: effectiveness_table(c), [id(c)])
     solara.Markdown("### Mehrkosten und Wirkung")
     with solara.Div(classes=["budget-wirkung"]):
-        solara.DataFrame(shown(table), items_per_page=12)
+        Table(shown(table))
     solara.FileDownload(csv_bytes(table), filename="kosten_wirkung.csv", label="Tabelle als CSV", mime_type="text/csv")
     if BASELINE in c.names and len(c.names) > 1:
         solara.Markdown("### Kosten und Wirkung im Bild")
@@ -117,7 +117,7 @@ def BudgetResults(c: Comparison):
                         "95%-Intervalle über die gepaarten Seeds. Jede Quote rechnet die ganzen Mehrkosten einer "
                         "Wirkung zu. „keine gesicherte Wirkung“: das Intervall der Wirkung schließt null ein.")
         with solara.Div(classes=["budget-zeitraum"]):
-            solara.DataFrame(part, items_per_page=12)
+            Table(part)
         solara.FileDownload(csv_bytes(part), filename=f"planungszeitraum_{period}.csv", label="Tabelle als CSV",
                             mime_type="text/csv")
     if BASELINE in c.names and len(c.names) > 1:
@@ -125,7 +125,7 @@ def BudgetResults(c: Comparison):
         FigureWithTable(lambda: charts.path_chart(c), c.paths(), "pfad_jahre", dependencies=[id(c)], show_table=False)
         FigureWithTable(lambda: charts.cumulative_chart(c), c.paths(), "kumuliert", dependencies=[id(c)], show_table=False)
         solara.Markdown("### Mehrkosten je Kostenzeile (Mio. EUR je Jahr; Stadt, in Klammern alle öffentlichen Haushalte)")
-        solara.DataFrame(report.cost_line_table(c), items_per_page=15)
+        Table(report.cost_line_table(c))
     solara.Markdown("### Kosten nach Kostenzeile und Jahr")
     perspective = solara.use_reactive("city")
     with solara.ToggleButtonsSingle(value=perspective, classes=["budget-perspektive"]):

@@ -114,7 +114,7 @@ def schematic_map(values: pd.Series, city: City, title: str, unit: str, subtitle
     if diverging:
         limit = max(float(np.abs(finite).max()) if finite.size else 0.0, 0.1)
         norm = TwoSlopeNorm(0.0, -limit, limit)
-        cmap = plt.get_cmap("RdYlGn_r" if better_lower else "RdYlGn")
+        cmap = plt.get_cmap("RdBu_r" if better_lower else "RdBu")  # blue better, red worse: colour-blind safe
     else:
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         norm = Normalize(lo, hi if hi > lo else lo + 1)

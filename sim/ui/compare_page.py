@@ -105,6 +105,27 @@ def _copy_timing():
                               START_YEAR - state.MAX_BURN_IN, START_YEAR + state.MAX_YEARS - 1)
 
 
+# The planner's horizon sets the years: the national action plan's 2030 or the long view 2040.
+HORIZONS = {"2030": ("bis 2030", 2030), "2040": ("bis 2040", 2040)}
+SCHOOL_ENTRY_AGE_YEARS = 6  # a child born in a lever's first year is examined about six years later
+
+
+def horizon_note(scenarios: list, settings) -> str | None:
+    """Why outcomes at school entry cannot yet show a lever's full effect in these years, or None."""
+    if settings is None:
+        return None
+    starts = [t.start_year for s in scenarios for t in s.schedule().timing.values() if t.start_year is not None]
+    if not starts:
+        return None
+    start, last = min(starts), START_YEAR + settings.years - 1
+    full = start + SCHOOL_ENTRY_AGE_YEARS
+    if last >= full:
+        return None
+    return (f"Gerechnet wird bis {last}. Die Hebel beginnen {start}; Kinder, die ab dann mit ihnen aufwachsen, kommen "
+            f"erst ab {full} zur Schuleingangsuntersuchung. Bis {last} zeigen sich dort nur Wirkungen auf Kinder, die "
+            f"beim Start schon älter waren; Wirkungen mit 18 (NEET) noch später. Für die volle Wirkung „bis 2040“ wählen.")
+
+
 def _late_start(scenarios: list, settings) -> str | None:
     """Why the chosen years cannot show a scenario's levers (they start after the last year), or None."""
     first, last = START_YEAR - settings.burn_in, START_YEAR + settings.years - 1
@@ -122,6 +143,14 @@ def RunPanel(scenarios: list, errors: dict[str, str], settings):
     task = state.run_comparison
     running = task.pending
     with solara.Card("3. Rechnen", classes=["vergleich-rechnen"]):
+        def horizon(key: str) -> None:
+            state.years_text.set(str(HORIZONS[key][1] - START_YEAR + 1))
+            state.burn_in_text.set("1")
+
+        with solara.Row(classes=["vergleich-horizont"]):
+            solara.Text("Zeithorizont:")
+            for key, (label, _) in HORIZONS.items():
+                solara.Button(label, on_click=lambda key=key: horizon(key), outlined=True, small=True)
         with solara.Row():
             NumberField(f"Stichprobe in % der Stadt (1 bis {state.MAX_SCALE * 100:.0f})", state.scale_text.value,
                         state.scale_text.set, errors.get("scale"), key="scale")
@@ -134,6 +163,9 @@ def RunPanel(scenarios: list, errors: dict[str, str], settings):
                         state.burn_in_text.set, errors.get("burn_in"), key="burn_in")
         if settings:
             solara.Text(f"{len(scenarios)} Szenarien × {settings.seeds} Seeds = {len(scenarios) * settings.seeds} Läufe")
+            note = horizon_note(scenarios, settings)
+            if note:
+                solara.Warning(note, classes=["vergleich-horizont-hinweis"])
         if errors:
             solara.Error(FIX_FIELDS)
         with solara.Row():

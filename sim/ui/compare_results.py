@@ -15,7 +15,7 @@ from sim.indicators import INDICATOR_LABELS_DE, LOWER_IS_BETTER, label_subgroup
 from sim.mechanisms.measurement import CHAIN_PHASES
 from sim.report import summary_table
 from sim.ui import citymap, state
-from sim.ui.widgets import FigureWithTable
+from sim.ui.widgets import FigureWithTable, Table
 
 
 def interval(low: float, high: float) -> str:
@@ -88,6 +88,8 @@ def heatmap_table(c: Comparison) -> pd.DataFrame:
     diffs = c.differences()
     sel = diffs[diffs["indicator"].isin(charts.HEATMAP_INDICATORS) & diffs["subgroup_type"].isin(["sozialraum_typ", "stadtbezirk"])
                 & (diffs["scenario"] != BASELINE)]
+    # Stadtbezirk 10 after 9, not between 1 and 2.
+    sel = sel.assign(_n=sel["subgroup"].astype(int)).sort_values(["scenario", "indicator", "subgroup_type", "_n"], kind="stable")
     return pd.DataFrame({"Szenario": sel["scenario"].map(c.titles), "Indikator": sel["indicator"].map(INDICATOR_LABELS_DE),
                          "Raum": [label_subgroup(t, g) for t, g in zip(sel["subgroup_type"], sel["subgroup"])],
                          "Änderung (Pp.)": [de(v * 100, 1, sign=True) for v in sel["mean"]],
@@ -111,7 +113,7 @@ def MapTab(c: Comparison):
     better_lower = indicator in LOWER_IS_BETTER
     FigureWithTable(
         lambda: citymap.schematic_map(values, _city(), f"{INDICATOR_LABELS_DE.get(indicator, indicator)}: "
-                                      f"{c.titles[scenario]} − Status quo", "Prozentpunkte (grün = besser)",
+                                      f"{c.titles[scenario]} − Status quo", "Prozentpunkte (blau = besser)",
                                       subtitle=c.label(), diverging=True, better_lower=better_lower),
         citymap.by_stadtbezirk(values, _city()).rename(columns={"Mittelwert": "Mittel (Pp.)", "Minimum": "Min (Pp.)",
                                                                "Maximum": "Max (Pp.)"}),
@@ -145,20 +147,20 @@ def Changes(c: Comparison, before: Comparison | None):
                      "jetzt ": de(now.loc[name, "extra_cost_eur"] / 1e6, 2)})
     if rows:
         solara.Markdown("**Gegenüber dem vorigen Vergleich**")
-        solara.DataFrame(pd.DataFrame(rows), items_per_page=10)
+        Table(pd.DataFrame(rows))
 
 
 @solara.component
 def Results(c: Comparison):
     solara.Markdown(f"### Ergebnis\n{c.label()} · gerechnet in {de(c.seconds, 1)} s")
     with solara.Div(classes=["vergleich-ergebnis"]):
-        solara.DataFrame(summary_table(c), items_per_page=12)
+        Table(summary_table(c))
     solara.Text("¹ vermiedener Fall = ein Kind weniger mit unzureichenden Deutschkenntnissen bei der "
                 "Schuleingangsuntersuchung (Annahme).", style={"font-size": "0.85em"})
     solara.Markdown("**Wirkung auf einen Blick** – „sicher besser“ oder „sicher schlechter“, wenn das 95%-Intervall "
                     "der gepaarten Differenz die Null ausschließt, sonst „unklar“. Kinder je Jahr: hochgerechnet auf die Stadt.")
     with solara.Div(classes=["vergleich-urteil"]):
-        solara.DataFrame(verdict_table(c), items_per_page=14)
+        Table(verdict_table(c))
     Changes(c, state.before_latest())
     with solara.lab.Tabs(lazy=True):
         with solara.lab.Tab("Abstand arm / nicht arm"):

@@ -21,7 +21,7 @@ from sim.agents import STATUS_LABELS_DE  # noqa: E402
 from sim.model import START_YEAR, PreventionChainModel  # noqa: E402
 from sim.ui import citymap, scenario_store, state  # noqa: E402
 from sim.ui import lever_fields as lf  # noqa: E402
-from sim.ui.widgets import FIX_FIELDS, LeverForm, NumberField, png_bytes  # noqa: E402
+from sim.ui.widgets import FIX_FIELDS, LeverForm, NumberField, Table, png_bytes  # noqa: E402
 
 MEASURES = (("Kinder", "Kinder unter 18 (hochgerechnet)"), ("SGB-II-Quote", "Anteil Kinder in SGB II"),
             ("U3-Warteliste", "U3-Warteliste (Kinder)"), ("OGS-Warteliste", "OGS-Warteliste (Kinder)"))
@@ -103,7 +103,7 @@ def SozialraumPanel(model):
                                 subtitle=f"{SYNTHETIC} · Monat {model.month_label(max(model.t - 1, 0))} · ein Seed ({model.seed})")
     solara.Image(png_bytes(fig), width="100%", classes=["chart-karte"])
     table = citymap.by_stadtbezirk(values, model.city)
-    solara.DataFrame(table, items_per_page=10)
+    Table(table)
 
 
 def _child_label(child) -> str:
@@ -145,7 +145,7 @@ def AgentInspector(model):
              "Familiensprache": "nicht Deutsch" if household["Familiensprache nicht Deutsch"] else "Deutsch",
              "Eltern erwerbstätig": "ja" if household["Eltern erwerbstätig"] else "nein",
              "nutzt jetzt": ", ".join(about["nutzt jetzt"]) or "kein Angebot"}
-    solara.DataFrame(pd.DataFrame({"": list(facts), "Wert": list(facts.values())}), items_per_page=12)
+    Table(pd.DataFrame({"": list(facts), "Wert": list(facts.values())}))
     solara.Markdown("**Weg durch die Kette** (Alter beim ersten Kontakt)")
     path = about["Weg durch die Kette"]
     solara.Markdown("\n".join(f"{k + 1}. {step}" for k, step in enumerate(path)) if path else "noch kein Kontakt")

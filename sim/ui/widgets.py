@@ -11,6 +11,7 @@ import pandas as pd
 import solara
 import solara.lab
 
+from sim.de_format import de
 from sim.levers import Levers
 from sim.ui import lever_fields as lf
 
@@ -80,9 +81,38 @@ def draw_png(make_figure: Callable[[], object]) -> bytes:
             plt.close(fig)
 
 
+def _whole_numbers_as_integers(table: pd.DataFrame) -> pd.DataFrame:
+    """Columns of floats that are all whole numbers (counts) as integers, so no "1767,0" appears."""
+    out = table.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_float_dtype(values) and values.dropna().apply(float.is_integer).all():
+            out[column] = values.astype("Int64")
+    return out
+
+
 def csv_bytes(table: pd.DataFrame) -> bytes:
     # Semicolon and decimal comma: opens correctly in a German spreadsheet program.
-    return table.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
+    return _whole_numbers_as_integers(table).to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
+
+
+def table_html(table: pd.DataFrame) -> str:
+    """A table as a planner reads it: German numbers (counts as integers), no row numbers."""
+    shown = _whole_numbers_as_integers(table)
+    for column in shown.columns:
+        values = shown[column]
+        if pd.api.types.is_integer_dtype(values):
+            shown[column] = [de(v, 0) for v in values]
+        elif pd.api.types.is_float_dtype(values):
+            shown[column] = [de(v, 2) for v in values]
+    return shown.to_html(index=False, escape=True, border=0, classes="tabelle", na_rep="–")
+
+
+@solara.component
+def Table(table: pd.DataFrame, classes: list[str] | None = None):
+    """A whole table inside its card, scrolling sideways when it is wider than the page (no column cut)."""
+    solara.HTML(tag="div", unsafe_innerHTML=table_html(table), classes=["tabelle-rahmen", *(classes or [])],
+                style={"overflow-x": "auto", "max-width": "100%"})
 
 
 @solara.component
@@ -109,4 +139,4 @@ def FigureWithTable(make_figure: Callable[[], object], table: pd.DataFrame, name
         solara.FileDownload(csv_bytes(table), filename=f"{name}.csv", label="Tabelle als CSV", mime_type="text/csv")
     if show_table:
         with solara.Div(classes=[f"tabelle-{name}"]):
-            solara.DataFrame(table, items_per_page=12)
+            Table(table)

@@ -62,7 +62,7 @@ def start(page) -> None:
 
 
 def result_row(page, title: str) -> list[str]:
-    """The cells of one scenario's row in the result table (first cell: row number)."""
+    """The cells of one scenario's row in the result table (first cell: the scenario)."""
     row = page.locator(f"{RESULT} tr", has_text=title).first
     row.wait_for(timeout=SLOW)
     return row.locator("td").all_inner_texts()
@@ -70,7 +70,7 @@ def result_row(page, title: str) -> list[str]:
 
 def extra_cost(page, title: str) -> float:
     """Mehrkosten Mio. EUR/Jahr of one scenario, as the table shows it ("+12,9")."""
-    text = result_row(page, title)[2]
+    text = result_row(page, title)[1]
     return float(re.match(r"[+−-]?[\d\u202f]+(,\d+)?", text.strip()).group(0).replace("\u202f", "").replace(",", "."))
 
 
@@ -93,6 +93,8 @@ def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser
     chart(page, "karte")
     page.get_by_text("Weg durch die Kette").wait_for()
     page.screenshot(path=screenshots / "erkunden.png")
+    assert page.evaluate("document.documentElement.lang") == "de"
+    assert page.get_by_text("This website runs on Solara").count() == 0
 
     # Vergleichen: a first comparison (status quo and Lotsen) ...
     page.get_by_role("tab", name="Vergleichen").click()
