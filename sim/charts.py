@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 
 from sim.city import STADTBEZIRKE  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, ScalarFormatter  # noqa: E402
 
 from sim.compare import AVOIDED_CASE, BASELINE, DISCOUNT_RATE, PLANNING_PERIODS, Comparison  # noqa: E402
 from sim.de_format import de  # noqa: E402
@@ -43,9 +43,11 @@ PHASE_LABELS = {"early_childhood": "0-2 Jahre", "kita": "Kita\n3-5", "primary": 
                 "secondary": "Sek. I", "transition": "Schule-\nBeruf"}
 
 
-def _de_tick(value: float, _position=None) -> str:
-    """An axis tick in German: whole numbers without decimals, others with one."""
-    return de(value, 0 if abs(value - round(value)) < 1e-9 else 1)
+class GermanTicks(ScalarFormatter):
+    """Matplotlib's own choice of tick labels (as many decimals as the ticks need), with a decimal comma."""
+
+    def __call__(self, x, pos=None) -> str:
+        return super().__call__(x, pos).replace(".", ",")
 
 
 def _short(c: Comparison, name: str, width: int = 34) -> str:
@@ -76,7 +78,7 @@ def gap_chart(c: Comparison):
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_title(_wrap(INDICATOR_LABELS_DE[indicator], 40), fontsize=13)
         ax.set_xlabel("Abstand SGB II − nicht SGB II (Prozentpunkte)", fontsize=11)
-        ax.xaxis.set_major_formatter(FuncFormatter(_de_tick))
+        ax.xaxis.set_major_formatter(GermanTicks())
     axes[0, 0].set_yticks(y, [_short(c, n) for n in names])
     axes[1, 0].set_yticks(y, [_short(c, n) for n in names])
     _header(fig, c, "Abstand zwischen armen und nicht armen Kindern je Indikator und Szenario")
@@ -118,10 +120,10 @@ def cost_effect_chart(c: Comparison):
                         fontweight="bold")
         ax.axhline(0, color="black", linewidth=0.8)
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_xlabel("Mehrkosten der Stadt gegenüber Status quo (Mio. EUR je Jahr)")
+        ax.set_xlabel("Mehrkosten der Stadt (Mio. EUR je Jahr)")
         ax.set_ylabel(label, fontsize=12)
-        ax.xaxis.set_major_formatter(FuncFormatter(_de_tick))
-        ax.yaxis.set_major_formatter(FuncFormatter(_de_tick))
+        ax.xaxis.set_major_formatter(GermanTicks())
+        ax.yaxis.set_major_formatter(GermanTicks())
         ax.legend(loc="lower right")
     key = "\n".join(f"{k + 1}  {_short(c, name, 40)}" for k, name in enumerate(c.names))
     fig.text(0.76, 0.5, key, va="center", fontsize=12, family="DejaVu Sans")
@@ -176,7 +178,7 @@ def heatmap_chart(c: Comparison):
         ax.axhline(4.5, color="black", linewidth=1.5)
         ax.set_title(_wrap(INDICATOR_LABELS_DE[indicator], 45) + "\nÄnderung in Prozentpunkten", fontsize=13)
         bar = fig.colorbar(image, ax=ax, shrink=0.7, label="Prozentpunkte (blau = besser)")
-        bar.ax.yaxis.set_major_formatter(FuncFormatter(_de_tick))
+        bar.ax.yaxis.set_major_formatter(GermanTicks())
     _header(fig, c, "Änderung gegenüber Status quo nach Sozialraumtyp und Stadtbezirk")
     fig.tight_layout(rect=(0, 0, 1, 0.91))
     return fig
@@ -208,7 +210,7 @@ def budget_chart(c: Comparison):
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(y, [_short(c, n) for n in extra.index])
     ax.set_xlabel("Mehrkosten gegenüber Status quo, Haushalt der Stadt (Mio. EUR je Jahr, Mittel der Jahre und Seeds)")
-    ax.xaxis.set_major_formatter(FuncFormatter(_de_tick))
+    ax.xaxis.set_major_formatter(GermanTicks())
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10)
     _header(fig, c, "Wohin das zusätzliche Geld geht: Mehrkosten nach Kostenzeile")
     fig.tight_layout(rect=(0, 0, 1, 0.91))
@@ -237,7 +239,7 @@ def path_chart(c: Comparison):
                 ax.text(end + 0.6, 1.0, f"Ende {start}-{end}", transform=ax.get_xaxis_transform(), va="top", fontsize=10, color="0.35")
         ax.set_xlabel("Kalenderjahr")
         ax.set_ylabel(label, fontsize=12)
-        ax.yaxis.set_major_formatter(FuncFormatter(_de_tick))
+        ax.yaxis.set_major_formatter(GermanTicks())
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(4, max(len(labels), 1)), fontsize=11, frameon=False)
@@ -269,8 +271,8 @@ def cumulative_chart(c: Comparison):
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel(f"vermiedene Fälle unzureichender Deutschkenntnisse, aufsummiert ab {first} (abgezinst)")
     ax.set_ylabel(f"Mehrkosten der Stadt, aufsummiert ab {first} (Mio. EUR, abgezinst mit {de(DISCOUNT_RATE * 100, 0)} %)")
-    ax.xaxis.set_major_formatter(FuncFormatter(_de_tick))
-    ax.yaxis.set_major_formatter(FuncFormatter(_de_tick))
+    ax.xaxis.set_major_formatter(GermanTicks())
+    ax.yaxis.set_major_formatter(GermanTicks())
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=11)
     _header(fig, c, "Kumulierte Kosten und Wirkung: wann sich ein Hebel auszahlt")
     fig.tight_layout(rect=(0, 0, 1, 0.91))

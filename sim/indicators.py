@@ -72,6 +72,25 @@ LOWER_IS_BETTER = frozenset({
 })
 
 
+# What a headline indicator measures and where its status-quo level comes from, for planners.
+INDICATOR_HELP_DE = {
+    "insufficient_german_at_school_entry": "Anteil der Kinder, die bei der Schuleingangsuntersuchung unzureichend Deutsch "
+        "sprechen. Status quo gegen Groos & Jehles 2015 (Schuleingangsuntersuchungen, KeKiZ) kalibriert: 43 % in SGB II, 14 % sonst.",
+    "kita_entry_before_36_months": "Anteil der Schulanfänger, die vor ihrem dritten Geburtstag in die Kita kamen "
+        "(Groos & Jehles 2015: 31 % in SGB II, 48 % sonst).",
+    "multiple_deprivation": "Anteil der 6- bis 17-Jährigen mit Problemen in mindestens drei der vier Lebenslagen nach "
+        "AWO-ISS (materiell, sozial, gesundheitlich, kulturell); gemessen an der Lage des Kindes, nie an der Nutzung einer Leistung.",
+    "neet_at_18": "Anteil der 18-Jährigen ohne Schule, Ausbildung oder Arbeit (NEET; Eurostat via Bertelsmann "
+        "Faktencheck 2024: 7,4 % der 15- bis 24-Jährigen).",
+    "gymnasium_transition": "Anteil der Grundschulabgänger, die aufs Gymnasium wechseln (Düsseldorf: 77 % in Sozialräumen "
+        "vom Typ 1, 22 % vom Typ 5; Sozialräumliche Gliederung 2017).",
+    "sports_club_member_at_school_entry": "Anteil der Schulanfänger, die Mitglied im Sportverein sind "
+        "(Groos & Jehles 2015: 46 % in SGB II, 77 % sonst).",
+    "chain_reach_all": "Anteil der Kinder von 0 bis 17, die ein persönliches Angebot der Präventionskette nutzen "
+        "(eine Nutzung, keine Lage des Kindes; Band aus den veröffentlichten Nutzungsquoten abgeleitet).",
+}
+
+
 # Every indicator that the report, the run summary, the charts or the UI headline. Each has a
 # plausibility band (a calibration target or a row of plausibility_bands.csv) that
 # `make calibrate` prints and tests/test_calibration.py checks; a new headline needs one too.

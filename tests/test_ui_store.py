@@ -159,3 +159,20 @@ def test_the_verdict_word_follows_the_interval_and_the_better_direction(mean, lo
     from sim.compare import certainty
 
     assert certainty(mean, low, high, lower_is_better) == word
+
+
+def test_kept_settings_come_back_and_a_damaged_entry_changes_nothing():
+    saved = state.kept_settings()
+    try:
+        state.years_text.set("7")
+        state.chosen.set(["lotsen", "full_chain"])
+        text = state.kept_settings()
+        state.years_text.set("3")
+        state.chosen.set(["lotsen"])
+        state.restore_settings(text)
+        assert state.years_text.value == "7" and state.chosen.value == ["lotsen", "full_chain"]
+        for damaged in ("{kaputt", "[1, 2]", '{"years_text": 12, "copy_base": "gibt_es_nicht", "unbekannt": 1}'):
+            state.restore_settings(damaged)
+            assert state.years_text.value == "7" and state.copy_base.value == "baseline"
+    finally:
+        state.restore_settings(saved)

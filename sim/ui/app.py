@@ -51,13 +51,13 @@ def Layout(children=[]):  # noqa: B006 - Solara's layout signature
         router.push(paths[i])
 
     with solara.AppLayout(title=TITLE) as main:
-        solara.Style(CSS)
-        GermanPage.element()
         with solara.AppBar():
             with solara.lab.Tabs(value=index, on_value=go, align="center"):
                 for r in all_routes:
                     solara.lab.Tab(r.label, classes=[f"seite-{r.path.strip('/') or 'erkunden'}"])
-        solara.Column(children=children, style={"width": "100%"})
+        # The style and the lang marker go inside the page's column: AppLayout would take a
+        # first child of its own for the sidebar.
+        solara.Column(children=[solara.Style(CSS), GermanPage.element(), *children], style={"width": "100%"})
     return main
 
 

@@ -10,12 +10,13 @@ from sim.model import START_YEAR
 from sim.ui import scenario_store, state
 from sim.ui import lever_fields as lf
 from sim.ui.compare_results import Results
-from sim.ui.widgets import FIX_FIELDS, LeverForm, NumberField
+from sim.ui.widgets import FIX_FIELDS, KeptSettings, LeverForm, NumberField
 
 INTRO = (
     "Jedes Szenario läuft auf denselben Seeds wie der Status quo (gepaarter Vergleich mit gemeinsamen "
     "Zufallszahlen): ein Unterschied kommt vom Hebel, nicht vom Zufall. Die Vorgaben rechnen in Sekunden; "
-    "für belastbare Zahlen die Stichprobe, die Seeds und die Jahre erhöhen (oder `make run`)."
+    "für belastbare Zahlen die Stichprobe, die Seeds und die Jahre erhöhen (oder `make run`). "
+    "Die Einstellungen bleiben in diesem Browser auch nach dem Neuladen erhalten; Ergebnisse werden neu gerechnet."
 )
 
 
@@ -220,6 +221,7 @@ def Page():
     names = scenario_store.available(_scenario_dir())
     titles = solara.use_memo(lambda: _titles(names), [tuple(names)])
     base, scenarios, settings, errors, lever_errors, name_error = selection(names)
+    KeptSettings("praeventionskette-vergleichen", state.kept_settings(), state.restore_settings)
     solara.Markdown("## Vergleichen\n" + INTRO)
     with solara.Columns([1, 1, 1]):
         ScenarioChoice(names, titles)

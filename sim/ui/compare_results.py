@@ -11,11 +11,11 @@ import solara.lab
 from sim import charts
 from sim.compare import BASELINE, Comparison, certainty
 from sim.de_format import de
-from sim.indicators import INDICATOR_LABELS_DE, LOWER_IS_BETTER, label_subgroup
+from sim.indicators import INDICATOR_HELP_DE, INDICATOR_LABELS_DE, LOWER_IS_BETTER, label_subgroup
 from sim.mechanisms.measurement import CHAIN_PHASES
 from sim.report import summary_table
 from sim.ui import citymap, state
-from sim.ui.widgets import FigureWithTable, Table
+from sim.ui.widgets import FigureWithTable, ScrollIntoView, Table
 
 
 def interval(low: float, high: float) -> str:
@@ -152,7 +152,12 @@ def Changes(c: Comparison, before: Comparison | None):
 
 @solara.component
 def Results(c: Comparison):
-    solara.Markdown(f"### Ergebnis\n{c.label()} · gerechnet in {de(c.seconds, 1)} s")
+    if id(c) not in state.scrolled_to.value:  # a new result comes into view by itself, once
+        state.scrolled_to.value.add(id(c))
+        ScrollIntoView.element().key(f"ergebnis-{id(c)}")
+    solara.Success(f"Ergebnis fertig: {len(c.names)} Szenarien, gerechnet in {de(c.seconds, 1)} s.",
+                   classes=["vergleich-fertig"])
+    solara.Markdown(f"### Ergebnis\n{c.label()}")
     with solara.Div(classes=["vergleich-ergebnis"]):
         Table(summary_table(c))
     solara.Text("¹ vermiedener Fall = ein Kind weniger mit unzureichenden Deutschkenntnissen bei der "
@@ -161,6 +166,11 @@ def Results(c: Comparison):
                     "der gepaarten Differenz die Null ausschließt, sonst „unklar“. Kinder je Jahr: hochgerechnet auf die Stadt.")
     with solara.Div(classes=["vergleich-urteil"]):
         Table(verdict_table(c))
+    with solara.Details(summary="Was die Indikatoren messen und woher ihr Status quo kommt"):
+        Table(pd.DataFrame({"Indikator": [INDICATOR_LABELS_DE[i] for i in VERDICT_INDICATORS],
+                            "besser ist": ["↓ weniger" if i in LOWER_IS_BETTER else "↑ mehr" for i in VERDICT_INDICATORS],
+                            "was er misst, Quelle": [INDICATOR_HELP_DE[i] for i in VERDICT_INDICATORS]}),
+              classes=["vergleich-indikatoren"])
     Changes(c, state.before_latest())
     with solara.lab.Tabs(lazy=True):
         with solara.lab.Tab("Abstand arm / nicht arm"):

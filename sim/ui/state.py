@@ -148,6 +148,49 @@ progress = solara.reactive(Progress())
 # in one step so that a page never shows the new result next to itself as "before".
 history = solara.reactive(())  # (Comparison,) or (previous, latest)
 last_request = solara.reactive(None)  # ComparisonRequest | None
+# ids of the results this session has already scrolled to: a result comes into view once, when new,
+# not each time the page is opened again (mutated in place: no re-render needed).
+scrolled_to = solara.reactive(set())
+
+
+# What a reload keeps (in the browser's localStorage, see sim.ui.widgets.KeptSettings): the typed
+# settings of Vergleichen, never results (they are recomputed).
+KEPT = {"chosen": chosen, "copy_base": copy_base, "copy_values": copy_values, "copy_name": copy_name,
+        "copy_title": copy_title, "copy_included": copy_included, "copy_start_text": copy_start_text,
+        "copy_build_text": copy_build_text, "scale_text": scale_text, "seeds_text": seeds_text,
+        "years_text": years_text, "burn_in_text": burn_in_text}
+
+
+def kept_settings() -> str:
+    import json
+
+    return json.dumps({key: value.value for key, value in KEPT.items()}, sort_keys=True, ensure_ascii=False)
+
+
+def restore_settings(text: str) -> None:
+    """Settings saved by this browser: each one is taken only if it has the type it should have,
+    so a damaged or old entry changes nothing (every field is checked again as typed)."""
+    import json
+
+    try:
+        saved = json.loads(text)
+    except (TypeError, ValueError):
+        return
+    if not isinstance(saved, dict):
+        return
+    for key, value in saved.items():
+        target = KEPT.get(key)
+        if target is None or not isinstance(value, type(target.value)) or value == target.value:
+            continue
+        if key == "copy_base" and not _scenario_exists(value):  # a scenario removed since: keep the default
+            continue
+        target.set(value)
+
+
+def _scenario_exists(name: str) -> bool:
+    from sim.ui import scenario_store
+
+    return name in scenario_store.available()
 
 
 def latest() -> Comparison | None:

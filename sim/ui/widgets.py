@@ -6,10 +6,12 @@ import io
 import threading
 from collections.abc import Callable
 
+import ipyvuetify as v
 import matplotlib.pyplot as plt
 import pandas as pd
 import solara
 import solara.lab
+import traitlets
 
 from sim.de_format import de
 from sim.levers import Levers
@@ -106,6 +108,44 @@ def table_html(table: pd.DataFrame) -> str:
         elif pd.api.types.is_float_dtype(values):
             shown[column] = [de(v, 2) for v in values]
     return shown.to_html(index=False, escape=True, border=0, classes="tabelle", na_rep="–")
+
+
+class ScrollIntoView(v.VuetifyTemplate):
+    """Brings itself into view once it is shown: a result that appears below the fold is scrolled to
+    (give it a new key for every new result)."""
+
+    template = traitlets.Unicode("""
+<template><span class="nach-oben-gerollt"></span></template>
+<script>
+module.exports = { mounted() { this.$el.scrollIntoView({ behavior: "smooth", block: "start" }); } };
+</script>
+""").tag(sync=True)
+
+
+class BrowserStorage(v.VuetifyTemplate):
+    """One entry of the browser's localStorage, kept in sync with `value`: on mounting, a saved
+    entry is handed to Python; after that every new value is saved. Nothing leaves the browser."""
+
+    key = traitlets.Unicode("").tag(sync=True)
+    value = traitlets.Unicode("").tag(sync=True)
+    template = traitlets.Unicode("""
+<template><span style="display: none"></span></template>
+<script>
+module.exports = {
+  mounted() {
+    const saved = window.localStorage.getItem(this.key);
+    if (saved !== null && saved !== this.value) { this.value = saved; }
+  },
+  watch: { value(now) { window.localStorage.setItem(this.key, now); } },
+};
+</script>
+""").tag(sync=True)
+
+
+@solara.component
+def KeptSettings(key: str, value: str, on_value: Callable[[str], None]):
+    """Settings that survive a reload of the page in this browser."""
+    BrowserStorage.element(key=key, value=value, on_value=on_value)
 
 
 @solara.component

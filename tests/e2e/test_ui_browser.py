@@ -101,6 +101,7 @@ def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser
     run_settings(page, TINY)
     start(page)
     result_row(page, "Lotsinnen und Lotsen")
+    expect(page.locator(".vergleich-fertig")).to_be_in_viewport(timeout=10_000)  # the result comes into view
     page.get_by_text("synthetisches Düsseldorf · 1 Seeds (gepaart) · 1 % der Stadt · 2 Jahre").first.wait_for()
     numbers_before = page.locator(RESULT).inner_text()
     chart_before = chart(page, "abstand_arm_nicht_arm").screenshot()
@@ -146,9 +147,29 @@ def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser
     assert open(image.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     page.screenshot(path=screenshots / "budget.png")
 
+    # A reload keeps what was typed on Vergleichen (in this browser); results are recomputed.
+    page.get_by_role("tab", name="Vergleichen").click()
+    page.locator(".vergleich-starten").wait_for()
+    page.reload()
+    expect(page.locator(".feld-years input").first).to_have_value(TINY["years"])
+    expect(page.locator(".feld-scale input").first).to_have_value(TINY["scale"])
+    expect(page.locator(".feld-kopie-name input").first).to_have_value("lotsen")
+
     assert process.poll() is None
     assert outside == [], f"requests left the machine: {outside[:5]}"
     page.context.close()
+
+
+def test_a_finished_result_comes_into_view_in_a_laptop_window(server, browser):
+    """At 1400 × 900 the result starts below the fold; when it is ready the page scrolls to it."""
+    url, _ = server
+    page = open_page(browser, url + "vergleichen", height=900)
+    run_settings(page, TINY)
+    form_top = page.locator(".vergleich-rechnen").bounding_box()["y"]
+    start(page)
+    expect(page.locator(".vergleich-fertig")).to_be_in_viewport(timeout=SLOW)
+    page.wait_for_timeout(1000)  # the smooth scroll
+    assert page.locator(".vergleich-rechnen").bounding_box()["y"] < form_top - 100, "the page scrolled to the result"
 
 
 def test_five_planners_compare_at_once_and_each_sees_only_their_own_result(server, browser):
