@@ -212,6 +212,7 @@ class LeverSchedule:
         base_values, target_values = self.base.model_dump(), target.model_dump()
         self.changed = [name for name in Levers.model_fields if base_values[name] != target_values[name]]
         self.timing = {name: (timing or {}).get(name, self.default) for name in self.changed}
+        self._own_timing = set(timing or {})  # levers with a timing of their own (else the scenario's)
         self._base_values, self._target_values = base_values, target_values
 
     @property
@@ -238,6 +239,7 @@ class LeverSchedule:
 
         for name, timing in self.timing.items():
             if timing.start_year is not None and not first_year <= timing.start_year <= last_year:
-                raise InputError(source, f"timing.{name}.start_year",
+                field = f"timing.{name}.start_year" if name in self._own_timing else "start_year"
+                raise InputError(source, field,
                                  f"{timing.start_year} lies outside the simulated years",
                                  allowed=f"{first_year}..{last_year}")

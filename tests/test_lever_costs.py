@@ -186,8 +186,12 @@ def test_a_start_year_outside_the_simulated_years_is_refused_before_anything_run
     with pytest.raises(InputError) as err:
         compare(["baseline", scenario], range(1), scale=0.02, years=3, burn_in=1, workers=1, progress=False,
                 on_progress=lambda *a: started.append(a))
-    assert err.value.field == "timing.lotse_fte.start_year" and err.value.allowed == "2025..2028", str(err.value)
+    assert err.value.field == "start_year" and err.value.allowed == "2025..2028", str(err.value)
     assert not started, "nothing ran"
+    own = load_scenario(scenario_file(tmp_path, f"timing: {{lotse_fte: {{start_year: {year}}}}}\nlevers: {{lotse_fte: 5}}\n"))
+    with pytest.raises(InputError) as err:
+        compare(["baseline", own], range(1), scale=0.02, years=3, burn_in=1, workers=1, progress=False)
+    assert err.value.field == "timing.lotse_fte.start_year", str(err.value)
 
 
 @pytest.mark.parametrize("change, field", [
