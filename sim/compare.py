@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
 
+from sim.de_format import de
 from sim.model import START_YEAR, PreventionChainModel
 from sim.scenario import Scenario, load_scenario
 from sim.services import PAYERS
@@ -122,8 +123,6 @@ class Comparison:
 
     def label(self) -> str:
         """The line every chart and table carries."""
-        from sim.de_format import de
-
         share = self.scale * 100
         return (f"synthetisches Düsseldorf · {len(self.seeds)} Seeds (gepaart) · "
                 f"{de(share, 0 if share == round(share) else 1)} % der Stadt · {self.years} Jahre")
@@ -259,7 +258,13 @@ class Comparison:
     def paths(self) -> pd.DataFrame:
         """paths.csv: per scenario and calendar year, the extra cost (both perspectives) and the
         effect on each outcome, mean and 95% interval over the paired seeds, each also summed from
-        the first planning year on, discounted."""
+        the first planning year on, discounted. Computed once per comparison (the report, two
+        charts and the Budget page read it)."""
+        if "paths" not in self._cache:
+            self._cache["paths"] = self._paths()
+        return self._cache["paths"]
+
+    def _paths(self) -> pd.DataFrame:
         first = PLANNING_PERIODS[0][0]
         parts = [("extra_cost_" + p, self._extra_cost_per_seed(p)) for p in PERSPECTIVES]
         parts += [("effect:" + o, self._effect_per_seed(o)) for o in OUTCOMES if not self.run_years.empty]
@@ -294,17 +299,23 @@ class Comparison:
         paired seeds) and the cost per unit of effect with a 95% bootstrap interval over the seeds.
         Where the effect's interval includes zero there is no ratio ("keine gesicherte Wirkung");
         a scenario that saves money and works is marked so, not given a negative cost. The cost is
-        the scenario's whole extra cost, each ratio charges all of it to one outcome."""
+        the scenario's whole extra cost, each ratio charges all of it to one outcome. Computed once
+        per comparison (its bootstraps are the slow part)."""
+        if "periods" not in self._cache:
+            self._cache["periods"] = self._planning_periods()
+        return self._cache["periods"]
+
+    def _planning_periods(self) -> pd.DataFrame:
         rows = []
+        effects = {outcome: self._effect_per_seed(outcome) for outcome in OUTCOMES} if not self.run_years.empty else {}
         for start, end in self.periods():
             in_period = list(range(start, end + 1))
             weight = pd.Series([(1 + DISCOUNT_RATE) ** -(y - start) for y in in_period], index=in_period)
             for perspective, (_, label) in PERSPECTIVES.items():
                 cost = (self._extra_cost_per_seed(perspective)[in_period] * weight).sum(axis=1)
-                for outcome, (unit, _) in OUTCOMES.items():
-                    if self.run_years.empty:
-                        continue
-                    effect = (self._effect_per_seed(outcome)[in_period] * weight).sum(axis=1)
+                for outcome, per_seed in effects.items():
+                    unit = OUTCOMES[outcome][0]
+                    effect = (per_seed[in_period] * weight).sum(axis=1)
                     for name in self.names[1:]:
                         c, e = cost.loc[name].to_numpy(float), effect.loc[name].reindex(cost.loc[name].index).to_numpy(float)
                         c_mean, _, c_lo, c_hi = t_interval(c, axis=0)

@@ -195,8 +195,6 @@ def _blend(base, target, f: float, neutral: float):
             if value is not None:  # an entry the status quo does not have, before its start
                 out[key] = value
         return out
-    if base is None:
-        return target if f > 0 else None
     return target if f > 0 else base
 
 
@@ -233,13 +231,20 @@ class LeverSchedule:
         values["place_shift"] = {k: v for k, v in values["place_shift"].items() if v and v.get("share")}
         return Levers.model_validate(values)
 
+    def start_years(self) -> list[int]:
+        """The years in which the changed levers start (levers acting from the first month left out)."""
+        return [t.start_year for t in self.timing.values() if t.start_year is not None]
+
+    def starts_outside(self, first_year: int, last_year: int) -> list[tuple[str, int]]:
+        """(lever, start year) of every lever that starts outside first_year..last_year."""
+        return [(name, t.start_year) for name, t in self.timing.items()
+                if t.start_year is not None and not first_year <= t.start_year <= last_year]
+
     def check(self, first_year: int, last_year: int, source: str) -> None:
         """A start year must lie inside the simulated years; refused naming file and field."""
         from sim.errors import InputError
 
-        for name, timing in self.timing.items():
-            if timing.start_year is not None and not first_year <= timing.start_year <= last_year:
-                field = f"timing.{name}.start_year" if name in self._own_timing else "start_year"
-                raise InputError(source, field,
-                                 f"{timing.start_year} lies outside the simulated years",
-                                 allowed=f"{first_year}..{last_year}")
+        for name, start in self.starts_outside(first_year, last_year):
+            field = f"timing.{name}.start_year" if name in self._own_timing else "start_year"
+            raise InputError(source, field, f"{start} lies outside the simulated years",
+                             allowed=f"{first_year}..{last_year}")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.errors import InputError
+from sim.mechanisms.services import STATUS_INDEX
 from sim.services import PAYERS, SHARE_COLUMNS, Capacity, load_unit_costs
 
 OUTREACH_COST = "C09"  # an outreach / prevention-manager FTE costs like a navigator FTE: assumption
@@ -73,7 +74,6 @@ class Costs:
         # Per service: the value of each unit cost and its payer shares, summed into one vector
         # (euro per unit, split by payer).
         self.unit = np.zeros((len(self.svc), len(PAYERS)))
-        self.overhead_shares = self.shares("C11")
         for s, svc in enumerate(self.svc):
             for cost_id in svc.cost.unit_cost:
                 self.unit[s] += self.per_unit(cost_id)
@@ -81,7 +81,6 @@ class Costs:
         bases = [svc.cost.basis for svc in self.svc]
         self.counts_users = [s for s, b in enumerate(bases) if b in ("per_child_year", "per_fte_year")]
         self.counts_contacts = [s for s, b in enumerate(bases) if b == "per_contact"]
-        self.phase_of = {phase: k for k, phase in enumerate(PHASE_ENTRY)}
         # euro[year, line, typ, payer]; admin[year, line, typ]: the administration within it (all payers)
         self.euro = np.zeros((model.n_years_total, len(self.ids), 5, len(PAYERS)))
         self.admin = np.zeros((model.n_years_total, len(self.ids), 5))
@@ -101,20 +100,21 @@ class Costs:
         """The lever-dependent parts: administration left by the procedure, centres, fee waivers."""
         model = self.model
         self.overhead = np.zeros(len(self.svc))
+        self.overhead_shares = np.zeros((len(self.svc), len(PAYERS)))  # payer shares of each service's administration
         self.centres_by_typ = np.zeros((len(self.svc), 5))
         self.newly_waived = {}
         for s, (service_id, svc) in enumerate(zip(model.catalogue.ids, self.svc)):
             c = svc.cost
             if c.admin_overhead:
                 self.overhead[s] = self.value(c.admin_overhead) * OVERHEAD_FACTOR[lev.access.get(service_id, "standard")]
+                self.overhead_shares[s] = self.shares(c.admin_overhead)
             if c.basis == "per_centre_year":
                 centres = model.city.table[c.centres].to_numpy(float)
                 mult = lev.place_multipliers(service_id, self.typ, centres)
                 self.centres_by_typ[s] = np.bincount(self.typ0, weights=centres * mult, minlength=5)
-        statuses = {"not_poor": 0, "low_income": 1, "sgb2": 2}
         for service_id, waived in lev.fee_waiver.items():
             svc = model.catalogue.services[service_id]
-            new = sorted(statuses[w] for w in set(waived) - set(svc.fee_waived_for))
+            new = sorted(STATUS_INDEX[w] for w in set(waived) - set(svc.fee_waived_for))
             if not new:
                 continue
             if svc.cost.fee is None:
@@ -156,7 +156,7 @@ class Costs:
             self._add(y, s, quantity, self.unit[s])
             if self.overhead[s]:
                 admin = quantity * self.benefit_value[s] * self.overhead[s]
-                self._add(y, s, admin, self.overhead_shares)
+                self._add(y, s, admin, self.overhead_shares[s])
                 self.admin[y, s] += admin
             if svc.cost.investment:
                 added = np.bincount(self.typ0, weights=services.added_places[s], minlength=5)

@@ -115,7 +115,7 @@ def horizon_note(scenarios: list, settings) -> str | None:
     """Why outcomes at school entry cannot yet show a lever's full effect in these years, or None."""
     if settings is None:
         return None
-    starts = [t.start_year for s in scenarios for t in s.schedule().timing.values() if t.start_year is not None]
+    starts = [year for s in scenarios for year in s.schedule().start_years()]
     if not starts:
         return None
     start, last = min(starts), START_YEAR + settings.years - 1
@@ -131,11 +131,9 @@ def _late_start(scenarios: list, settings) -> str | None:
     """Why the chosen years cannot show a scenario's levers (they start after the last year), or None."""
     first, last = START_YEAR - settings.burn_in, START_YEAR + settings.years - 1
     for scenario in scenarios:
-        for timing in scenario.schedule().timing.values():
-            start = timing.start_year
-            if start is not None and not first <= start <= last:
-                return (f"Die Hebel von „{scenario.title}“ beginnen {start}; gerechnet wird {first} bis {last}. "
-                        f"Bitte mindestens {start - START_YEAR + 1} Jahre wählen")
+        for _, start in scenario.schedule().starts_outside(first, last):
+            return (f"Die Hebel von „{scenario.title}“ beginnen {start}; gerechnet wird {first} bis {last}. "
+                    f"Bitte mindestens {start - START_YEAR + 1} Jahre wählen")
     return None
 
 

@@ -163,10 +163,10 @@ def Controls(on_apply):
     settings, setting_errors = check_settings(state.explore_scale_text.value, state.explore_seed_text.value,
                                               state.explore_years_text.value)
     errors = {**lever_errors, **setting_errors}
-    starts = [t.start_year for t in scenario.schedule().timing.values() if t.start_year is not None]
-    if settings and starts and max(starts) > START_YEAR + settings["years"] - 1:
-        errors["years"] = (f"Die Hebel dieses Szenarios beginnen {max(starts)}: bitte mindestens "
-                           f"{max(starts) - START_YEAR + 1} Jahre wählen")
+    late = scenario.schedule().starts_outside(START_YEAR, START_YEAR + settings["years"] - 1) if settings else []
+    if late:
+        start = max(year for _, year in late)
+        errors["years"] = f"Die Hebel dieses Szenarios beginnen {start}: bitte mindestens {start - START_YEAR + 1} Jahre wählen"
 
     def choose(name):
         state.explore_scenario.set(name)
