@@ -7,13 +7,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test calibrate fit city bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tests/e2e/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	# A real browser for the UI's end-to-end test (Debian's chromium; playwright's own download does not work offline).
 	test -x /usr/bin/chromium || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+	# axe-core for the UI's accessibility check (tests/e2e/package-lock.json pins it).
+	npm ci --prefix tests/e2e --no-audit --no-fund --silent
 	touch $(STAMP)
 
 # The main job: the standard scenarios against the status quo, report in results/report/.

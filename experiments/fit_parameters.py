@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sim.calibrate import calibration_table, load_targets, run_baseline  # noqa: E402
+from sim.calibrate import calibration_table, checked_target_ids, run_baseline  # noqa: E402
 from sim.params import FITTED_PATH, ModelParams, load_params, params_from_dict, set_by_path  # noqa: E402
 from sim.results import write_text  # noqa: E402
 from sim.services import load_catalogue  # noqa: E402
@@ -52,16 +52,16 @@ FREE = [
     ("base_rate.u_checkups", "logit", (-3, 10), ["T16"]),
     ("base_rate.sports_club", "logit", (-3, 8), ["T12", "T13"]),
     ("base_rate.familienzentrum", "logit", (-4, 6), ["A02", "A03"]),
-    ("base_rate.u3_kita", "logit", (-3, 8), ["T04", "T05", "T06", "T07", "D06", "D09"]),
+    ("base_rate.u3_kita", "logit", (-3, 8), ["D11", "T06", "T07", "D06", "D09"]),
     ("base_rate.kindertagespflege", "logit", (-3, 8), ["T06", "T07", "D06", "D09"]),
-    ("base_rate.ue3_kita", "logit", (-3, 10), ["T08", "T09", "T04", "T05"]),
+    ("base_rate.ue3_kita", "logit", (-3, 10), ["T08", "T09", "D11"]),
     ("base_rate.ogs", "logit", (-3, 8), ["T17", "D10"]),
     ("base_rate.family_midwife", "logit", (-5, 5), ["D07", "D08"]),
     ("takeup.elasticity.language", "plain", (0.0, 6.0), ["T09", "D06", "T07"]),
-    ("takeup.elasticity.cost", "plain", (0.0, 6.0), ["T07", "T12", "T13", "T04"]),
+    ("takeup.elasticity.cost", "plain", (0.0, 6.0), ["T07", "T12", "T13", "D11"]),
     ("takeup.elasticity.information", "plain", (0.0, 6.0), ["D07", "D08", "T21", "T14", "A02"]),
-    ("takeup.elasticity.stigma_trust", "plain", (0.0, 6.0), ["T07", "T04", "T12", "D07", "A02"]),
-    ("takeup.susceptibility.information.sgb2", "plain", (0.0, 4.0), ["T07", "T04", "T05", "D07", "T14", "T15", "A02"]),
+    ("takeup.elasticity.stigma_trust", "plain", (0.0, 6.0), ["T07", "D11", "T12", "D07", "A02"]),
+    ("takeup.susceptibility.information.sgb2", "plain", (0.0, 4.0), ["T07", "D11", "D07", "T14", "T15", "A02"]),
     ("development.risk.german.other_language", "plain", (-4.0, 0.0), ["T10", "T11"]),
     ("development.risk.german.sgb2", "plain", (-3.0, 0.5), ["T10", "T11"]),
     ("development.exam_threshold.german", "plain", (-5.0, 2.0), ["T10", "T11"]),
@@ -143,6 +143,7 @@ class Evaluations:
             with self.path.open("a") as journal:
                 for x, tables in zip(todo, results):
                     table = calibration_table(tables)
+                    table = table[table["checked"]]
                     r = ((table["model"] - table["target"]) / table["tolerance"]).to_numpy()
                     self.known[x.tobytes()] = r
                     journal.write(json.dumps({"settings": self.settings, "x": x.tolist(), "r": r.tolist()}) + "\n")
@@ -170,7 +171,7 @@ def main(argv=None) -> None:
     parser.add_argument("--dense", action="store_true", help="perturb one parameter per run (exact, slower)")
     parser.add_argument("--out", type=Path, default=FITTED_PATH)
     args = parser.parse_args(argv)
-    target_ids = load_targets()["id"].tolist()
+    target_ids = checked_target_ids()
     x0 = start_vector(load_params())  # start from the last fit (or the defaults)
     previous = yaml.safe_load(args.out.read_text()) if args.out.exists() else {}
     started_from = (f"the fit of {previous.get('fitted_on')} ({previous.get('command')})"

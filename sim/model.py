@@ -83,6 +83,7 @@ class PreventionChainModel(mesa.Model):
         self.dev_pull = development.monthly_pull(self.params)
         self.dev_noise_sd = development.yearly_noise_sd(self.params)
         self.sgb2_entry = demography.sgb2_entry_monthly(self.city_arrays, self.params)
+        self.in_mover_ages = demography.in_mover_ages(self.city_arrays, self.params)
         self.pop = Population(self.city_arrays, self.params, len(self.catalogue), self.seed, self.scale, t0=0,
                               household_unit=np.array([s.unit == "household" for s in self.catalogue.services.values()]))
         self.services = ServiceSystem(self)
@@ -106,7 +107,7 @@ class PreventionChainModel(mesa.Model):
             "Fortzüge (Kinder)": lambda m: m.flows["moved_out"] / m.scale,
             "18 geworden": lambda m: m.flows["aged_out"] / m.scale,
             "SGB-II-Quote": lambda m: float(m.child_status_share(2)),
-            "U3-Warteliste": lambda m: m.waiting("u3_kita") / m.scale,
+            "U3-Warteliste": lambda m: m.waiting("u3_kita", "kindertagespflege") / m.scale,
             "OGS-Warteliste": lambda m: m.waiting("ogs") / m.scale,
         })
 
@@ -130,7 +131,8 @@ class PreventionChainModel(mesa.Model):
         leaving = demography.age_out(pop, t)
         self.measurement.ageing_out(t, leaving)
         demography.poverty(pop, t, self.sgb2_entry)
-        moved_out, moved_in = demography.migration(pop, t, self.scale, self.move_weights, self.history)
+        moved_out, moved_in = demography.migration(pop, t, self.scale, self.move_weights, self.history,
+                                                       self.in_mover_ages)
         births = demography.births(pop, t, self.scale, self.birth_weights)
         pop.compact()
         self.services.step(t)
@@ -162,8 +164,10 @@ class PreventionChainModel(mesa.Model):
         present = np.flatnonzero(ch.alive)  # (row indices: cheaper than selecting by the mask)
         return float((self.pop.households.status.take(ch.hh.take(present)) == status).mean()) if present.size else 0.0
 
-    def waiting(self, service: str) -> int:
-        return int(self.pop.children.waiting[:, self.catalogue.index(service)].sum())
+    def waiting(self, *services: str) -> int:
+        """Children waiting for a place of any of the services (a child waiting for two counts once)."""
+        waiting = self.pop.children.waiting[:, [self.catalogue.index(s) for s in services]]
+        return int(waiting.any(axis=1).sum())
 
     def child(self, child_id: int) -> Child:
         key = ("child", int(child_id))

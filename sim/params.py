@@ -55,7 +55,7 @@ class Demography(_Strict):
     births_per_year: float = Field(6000.0, ge=0, le=50000, description="city births a year; published 5,500-6,900 (5,507 in 2023)")
     first_born_share: float = Field(0.45, ge=0, le=1, description="share of births that are a first child: assumption")
     move_out_per_year: float = Field(0.05, ge=0, le=0.5, description="share of households with children leaving the city a year: assumption")
-    move_in_ratio: float = Field(1.0, ge=0, le=3, description="in-moving households per out-moving household: assumption (stable city)")
+    move_in_ratio: float = Field(1.0, ge=0, le=3, description="factor on the children moving in; 1.0 keeps the age structure of the city table (demography.in_mover_ages): assumption")
     move_within_per_year: float = Field(0.06, ge=0, le=0.5, description="share of households moving to another Sozialraum a year: assumption")
     sgb2_exit_per_year: float = Field(0.15, ge=0.001, le=0.99, description="yearly hazard of leaving SGB II for a couple household without work; fitted to the persistence of poverty")
     sgb2_exit_factor: dict[str, Annotated[float, Field(ge=0.05, le=10)]] = Field(

@@ -315,3 +315,40 @@ def test_allocation_respects_priority_and_free_places(data, n_groups, n):
             same = mine & (key == k)
             if (same & accepted).any() and (same & ~accepted).any():
                 assert tiebreak[same & accepted].max() < tiebreak[same & ~accepted].min(), "at equal priority the tiebreak was ignored"
+
+
+def _children_by_year(params, years: int) -> np.ndarray:
+    model = PreventionChainModel("baseline", seed=3, scale=0.1, years=years, burn_in_years=0, params=params)
+    counts = []
+    for _ in range(model.n_months):
+        model.step()
+        if model.t % 12 == 0:
+            counts.append(model.pop.children.alive.sum() / model.scale)
+    return np.array(counts)
+
+
+def test_children_moving_in_keep_the_city_s_age_structure(params):
+    """In-movers by age (demography.in_mover_ages) hold the city's 100,500 children over 12 years;
+    negative control: 30 % more in-movers make the city grow."""
+    table_total = 100_500
+    steady = _children_by_year(params, 12)
+    assert np.abs(steady / table_total - 1).max() < 0.03, steady
+    more = params.model_copy(update={"demography": params.demography.model_copy(update={"move_in_ratio": 1.3})})
+    grown = _children_by_year(more, 12)
+    assert grown[-1] > 1.08 * table_total, grown
+
+
+def test_a_family_waiting_for_tagespflege_takes_a_free_u3_kita_place(params):
+    """One application for U3 care: with Tagespflege places cut to a tenth, the Kita's U3 places
+    fill from its waiting list; the Kita's own occupancy rises (negative control: status quo)."""
+    def kita_occupancy(levers: Levers) -> float:
+        model = PreventionChainModel("baseline", levers=levers, seed=4, scale=0.1, years=2, burn_in_years=0, params=params)
+        model.run()
+        s = model.services.ids.index("u3_kita")
+        placed = np.count_nonzero(model.pop.children.place[model.pop.children.alive, s] >= 0)
+        return placed / model.services.capacity[s].sum()
+
+    base = kita_occupancy(Levers())
+    fewer_tp = kita_occupancy(Levers(places_factor={"kindertagespflege": {"all": 0.1}}))
+    assert base > 0.85, base  # before this rule a quarter of the Kita's U3 places stood empty
+    assert fewer_tp >= base - 0.01, (base, fewer_tp)

@@ -14,7 +14,6 @@ import pytest
 import solara
 import solara.server.app  # noqa: F401  (ipywidgets' comms live in one kernel context each, as on the server)
 import solara.server.starlette  # noqa: F401  (with the server loaded, solara.reactive keeps one value per session)
-import ipywidgets as widgets
 from ipywidgets import Widget
 from solara.server import kernel
 from solara.server.kernel_context import VirtualKernelContext
@@ -72,32 +71,53 @@ def type_into(rc, label: str, text: str) -> None:
     field.fire_event("focusout", None)
 
 
-def page_text(rc) -> str:
-    """Every text on the page: plain texts, alerts, buttons and rendered Markdown (as HTML)."""
-    parts, seen, queue = [], set(), list(rc.find().widgets)
-    while queue:  # reacton's finder stops at a match, so walk the widget tree here
+def page_items(rc):
+    """Every widget and text on the page (reacton's finder stops at a match, so walk the tree here)."""
+    seen, queue = set(), list(rc.find().widgets)
+    while queue:
         item = queue.pop()
         if id(item) in seen:
             continue
         seen.add(id(item))
         if isinstance(item, (list, tuple)):
             queue += [x for x in item if isinstance(x, (Widget, list, tuple))]
-            parts += [x for x in item if isinstance(x, str)]
+            yield from (x for x in item if isinstance(x, str))
         elif isinstance(item, Widget):
-            template = getattr(item, "template", None)
-            if isinstance(template, str) and "solara-markdown" in template:
-                parts.append(template.split("<script>")[0])
+            yield item
             for name in item.keys:
                 value = getattr(item, name, None)
                 if name in ("children", "items") or isinstance(value, (Widget, list, tuple)):
                     queue.append(value)
                 if name in ("children",) and isinstance(value, str):
-                    parts.append(value)
-    return "\n".join(str(x) for x in parts)
+                    yield value
 
 
-def chart(rc, name: str):
-    return rc.find(widgets.Image, _dom_classes=("solara-image", f"chart-{name}"))
+def page_text(rc) -> str:
+    """Every text on the page: plain texts, alerts, buttons and rendered Markdown (as HTML)."""
+    parts = []
+    for item in page_items(rc):
+        if isinstance(item, str):
+            parts.append(item)
+        elif isinstance(template := getattr(item, "template", None), str) and "solara-markdown" in template:
+            parts.append(template.split("<script>")[0])
+    return "\n".join(parts)
+
+
+def charts(rc, name: str) -> list:
+    """The chart images called name (HTML img elements with their alt text, see widgets.ChartImage)."""
+    return [w for w in page_items(rc)
+            if isinstance(w, solara.widgets.HTML) and w.tag == "img" and w.attributes.get("class") == f"chart-{name}"]
+
+
+def wait_for_chart(rc, name: str, timeout: float = 60.0):
+    wait_until(lambda: charts(rc, name), timeout)
+    (image,) = charts(rc, name)
+    assert image.attributes["alt"].startswith("Diagramm: "), image.attributes["alt"]
+    return image
+
+
+def chart_source(rc, name: str) -> str:
+    return wait_for_chart(rc, name, timeout=0).attributes["src"]
 
 
 def field(rc, label: str):
@@ -175,7 +195,7 @@ def test_a_comparison_runs_in_the_background_and_shows_its_charts_with_numbers(r
     assert result.names == ["baseline", "lotsen"] and result.seeds == [0] and result.scale == 0.01
     assert "synthetisches Düsseldorf · 1 Seeds" in page_text(rc)
     assert "Wirkung auf einen Blick" in page_text(rc)
-    chart(rc, "abstand_arm_nicht_arm").wait_for(timeout=60)
+    wait_for_chart(rc, "abstand_arm_nicht_arm")
 
 
 def test_a_running_comparison_can_be_cancelled_and_the_ui_stays_usable(render):
@@ -234,8 +254,8 @@ def test_budget_shows_costs_cost_per_child_and_offers_png_and_csv(render, tiny_c
     assert {"EUR je zusätzlich erreichtem Kind", "EUR je vermiedenem Fall", "Mehrkosten Mio. EUR/Jahr"} <= set(table.columns)
     lotsen = table.set_index("Szenario").loc[tiny_comparison.titles["lotsen"]]
     assert lotsen["Mehrkosten Mio. EUR/Jahr"] > 0
-    chart(rc, "budget_angebote_jahre").wait_for(timeout=60)
-    chart(rc, "kosten_wirkung").wait_for(timeout=60)
+    wait_for_chart(rc, "budget_angebote_jahre")
+    wait_for_chart(rc, "kosten_wirkung")
     text = page_text(rc)
     assert "Grafik als PNG" in text and "Tabelle als CSV" in text and "synthetisches Düsseldorf · 1 Seeds" in text
     by_year = budget.cost_by_service_and_year(tiny_comparison)
@@ -243,20 +263,20 @@ def test_budget_shows_costs_cost_per_child_and_offers_png_and_csv(render, tiny_c
     public = budget.cost_by_service_and_year(tiny_comparison, "public")
     assert public.iloc[:, 2].sum() > by_year.iloc[:, 2].sum(), "all public budgets pay more than the city alone"
     assert "Planungszeitraum 2027-2027" in text and "Haushalt der Stadt" in text
-    chart(rc, "pfad_jahre").wait_for(timeout=60)
+    wait_for_chart(rc, "pfad_jahre")
 
 
 # ---- Erkunden --------------------------------------------------------------------------------
 def test_explore_steps_the_live_model_and_inspects_a_child(render):
     rc = render(in_app_layout(explore.Page))
-    chart(rc, "monatsreihen").assert_single()
-    chart(rc, "karte").assert_single()
-    before = chart(rc, "monatsreihen").widget.value
+    wait_for_chart(rc, "monatsreihen", timeout=0)
+    wait_for_chart(rc, "karte", timeout=0)
+    before = chart_source(rc, "monatsreihen")
     step = rc.find(v.Btn, children=["Step"]).widget
     step.click()
     step.click()
     wait_until(lambda: "Step: 2" in page_text(rc), timeout=30)
-    assert chart(rc, "monatsreihen").widget.value != before
+    assert chart_source(rc, "monatsreihen") != before
     assert "Weg durch die Kette" in page_text(rc) and "Lebensphase" in str(rc.find().widgets)
     kinder = rc.find(v.Select, label="Kind").widget
     assert kinder.items and all(item["text"].startswith("Kind ") for item in kinder.items)
@@ -287,3 +307,50 @@ def test_the_horizon_sets_the_years_and_says_when_school_entry_cannot_show_the_e
     assert "zur Schuleingangsuntersuchung" not in page_text(rc)
     rc.find(v.Btn, children=["bis 2030"]).widget.click()
     assert state.years_text.value == "5" and "erst ab 2033 zur Schuleingangsuntersuchung" in page_text(rc)
+
+
+def _smallest_text_on_screen(fig, display_px: float) -> float:
+    """The smallest text of a figure in CSS pixels when its PNG is shown display_px wide."""
+    from matplotlib.text import Text
+    from PIL import Image
+    import io
+
+    from sim.ui.widgets import png_bytes
+
+    fig.canvas.draw() if hasattr(fig.canvas, "draw") else None
+    natural = Image.open(io.BytesIO(png_bytes(fig))).size[0]
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return min(sizes) * 110 / 72 * display_px / natural  # png_bytes draws at 110 dpi
+
+
+def test_erkunden_charts_have_text_of_at_least_11_px_at_the_default_size(monkeypatch):
+    from sim.model import PreventionChainModel
+    from sim.ui import citymap
+
+    model = PreventionChainModel("baseline", seed=0, scale=0.01, years=2, burn_in_years=0)
+    for _ in range(3):
+        model.step()
+    drawn = {}
+    monkeypatch.setattr(explore, "drawing_of", lambda fig: drawn.setdefault("monatsreihen", fig))
+    monkeypatch.setattr(explore, "ChartImage", lambda *args, **kwargs: None)
+    explore.MonthlyCharts(model)
+    drawn["karte"] = citymap.schematic_map(citymap.live_values(model, "sgb2_share"), model.city, "Kinder in SGB-II-Haushalten", "%",
+                                           subtitle="synthetisches Düsseldorf · Monat 2026-03 · ein Seed (0)")
+    for name, fig in drawn.items():
+        assert _smallest_text_on_screen(fig, explore.CHART_DISPLAY_PX) >= explore.MIN_TEXT_PX, name
+    # Negative control: the map as it was drawn before (7.5 in wide, 9 pt) falls below 11 px.
+    old = drawn["karte"]
+    old.set_size_inches(7.5, 7)
+    assert _smallest_text_on_screen(old, explore.CHART_DISPLAY_PX) < explore.MIN_TEXT_PX
+
+
+def test_every_chart_image_has_a_text_alternative_from_its_titles():
+    from matplotlib.figure import Figure
+
+    from sim.ui.widgets import figure_alt
+
+    fig = Figure()
+    fig.suptitle("Monatsreihen")
+    fig.subplots(1, 2)[0].set_title("U3-Warteliste")
+    assert figure_alt(fig) == "Diagramm: Monatsreihen; U3-Warteliste"
+    assert figure_alt(Figure()) == "Diagramm: ohne Titel"

@@ -120,6 +120,25 @@ def poverty(pop: Population, t: int, entry_sgb2: np.ndarray) -> None:
     pop.redraw_employment(changed, t)
 
 
+def in_mover_ages(city, params) -> np.ndarray:
+    """Children moving into the city a month (full city), by age in months 0..215.
+
+    The city's table gives children per age band; as a population whose families leave at
+    move_out_per_year, it stays as it is only if the children who move in make up what leaves
+    and what each cohort loses between one band and the next: in = out-rate × N(a) + N'(a), with
+    N(a) the children per month of age (linear between the bands' midpoints, level beyond them).
+    In German cities the cohorts shrink with age (families move to the suburbs, Düsseldorf's
+    table: about 6,000 a year under 3, 5,250 at 16-17), so more children leave than come
+    (net about −750 a year). Assumption: the age structure of the table is the city's steady state.
+    """
+    per_month = city.children_by_band.sum(axis=0) / np.array([hi - lo + 1 for lo, hi in BANDS_MONTHS])
+    mids = np.array([(lo + hi) / 2 for lo, hi in BANDS_MONTHS])
+    ages = np.arange(BANDS_MONTHS[-1][1] + 1)
+    level = np.interp(ages, mids, per_month)
+    slope = np.gradient(level)
+    return np.maximum(monthly(params.demography.move_out_per_year) * level + slope, 0.0)
+
+
 def births(pop: Population, t: int, scale: float, weights: np.ndarray) -> int:
     """Births this month; first-borns found a new household, others join one in the Sozialraum."""
     d = pop.params.demography
@@ -143,10 +162,12 @@ def births(pop: Population, t: int, scale: float, weights: np.ndarray) -> int:
     return int(n)
 
 
-def migration(pop: Population, t: int, scale: float, weights: np.ndarray, history) -> tuple[int, int]:
+def migration(pop: Population, t: int, scale: float, weights: np.ndarray, history,
+              in_ages: np.ndarray) -> tuple[int, int]:
     """Households move out of the city, in from outside, and between Sozialräume.
 
-    Returns (children moved out, children moved in). Children who move in take a history that
+    Returns (children moved out, children moved in). Children who move in come at the ages
+    `in_ages` (from in_mover_ages: the city's age structure stays) and take a history that
     fits their age and family (sim.mechanisms.history). Within-city movers keep their places
     (assumption); poor movers go where poverty is, others where it is not, so the city's
     spread of poverty persists.
@@ -176,14 +197,16 @@ def migration(pop: Population, t: int, scale: float, weights: np.ndarray, histor
         hh.sozialraum[within] = np.minimum(dest, kids.size - 1)
 
     gen = rng.generator(pop.seed, "move:in", t)
-    n_hh_in = gen.poisson(alive.size * p_out * d.move_in_ratio)
+    sizes_of = np.array(list(HOUSEHOLD_SIZE_SHARES))
+    size_p = np.array(list(HOUSEHOLD_SIZE_SHARES.values()))
+    n_hh_in = gen.poisson(in_ages.sum() * scale * d.move_in_ratio / float(sizes_of @ size_p))
     n_in = 0
     if n_hh_in:
         sr = gen.choice(weights.size, size=n_hh_in, p=weights).astype(np.int16)
         rows = pop.add_households(sr, t)
-        sizes = gen.choice(np.array(list(HOUSEHOLD_SIZE_SHARES)), size=n_hh_in, p=np.array(list(HOUSEHOLD_SIZE_SHARES.values())))
+        sizes = gen.choice(sizes_of, size=n_hh_in, p=size_p)
         member_hh = np.repeat(rows, sizes)
-        ages = gen.integers(0, BANDS_MONTHS[-1][1] + 1, size=member_hh.size)
+        ages = gen.choice(in_ages.size, size=member_hh.size, p=in_ages / in_ages.sum())
         order = np.lexsort((-ages, member_hh))
         first = np.ones(order.size, dtype=bool)
         first[1:] = member_hh[order][1:] != member_hh[order][:-1]

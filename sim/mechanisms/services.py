@@ -409,6 +409,11 @@ class ServiceSystem:
         for other in self.alternatives[s]:  # a child holds a place in one of two alternatives only
             candidates &= ch.place[:, other] < 0
         wants = self._wants(s, candidates, ctx)
+        for other in self.alternatives[s]:
+            # A family waiting for the alternative (Kindertagespflege for a U3 Kita place, and back)
+            # takes a vacancy here: it looks for care for its child, not for one kind of place
+            # (Düsseldorf's Kita-Navigator and the Tagespflege advice refer families between them; assumption).
+            wants = np.union1d(wants, np.flatnonzero(candidates & ch.waiting[:, other]))
         groups = ctx["sr_hh"][ch.hh[wants]]
         occupied = np.bincount(place.take(np.flatnonzero(placed)), minlength=self.n_sr)
         free = np.maximum(self.capacity[s] - occupied, 0).astype(np.int64)

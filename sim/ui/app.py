@@ -29,13 +29,79 @@ a:focus-visible { outline: 3px solid #1a4f8b !important; outline-offset: 2px; }
 
 
 class GermanPage(v.VuetifyTemplate):
-    """Marks the page as German (`<html lang="de">`) for screen readers and hyphenation: Solara's
-    page template has no lang attribute, so a tiny Vue component sets it once mounted."""
+    """Marks the page as German (`<html lang="de">`) for screen readers and hyphenation, and mends
+    what the libraries' markup gets wrong for WCAG 2.1 AA (axe-core finds each in the e2e test):
+    Solara's page template forbids zooming and has no lang attribute; its app bar has icon buttons
+    without a name; Vuetify 2 puts aria-expanded on the expansion panel's div instead of its header
+    button and role=button on a select's frame around its own input. A tiny Vue component fixes
+    these once mounted and again whenever the page changes."""
 
     template = traitlets.Unicode("""
 <template><span style="display: none"></span></template>
 <script>
-module.exports = { mounted() { document.documentElement.setAttribute("lang", "de"); } };
+const ICON_NAMES = {"mdi-menu": "Menü ein- oder ausblenden", "mdi-fullscreen": "Vollbild",
+                    "mdi-fullscreen-exit": "Vollbild beenden"};
+// Mesa's SolaraViz labels its controls in English; the fixed ones read in German here.
+const MESA_LABELS = {"Controls": "Steuerung (Mesa)", "Play Interval (ms)": "Pause zwischen zwei Monaten (ms)",
+                     "Render Interval (steps)": "Monate je Bildaktualisierung", "Use Threads": "In eigenem Thread rechnen",
+                     "Increase play interval to avoid skipping plots": "Längere Pause wählen, damit keine Grafik fehlt",
+                     "Information": "Stand", "Page 0": "Diagramme"};
+function translate(root) {
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const german = MESA_LABELS[node.nodeValue.trim()];
+    if (german) node.nodeValue = german;
+  }
+  // Mesa's "Model Parameters" card is empty here (the settings are in the card above it).
+  root.querySelectorAll(".v-card").forEach(card => {
+    const title = card.querySelector(".v-card__title");
+    if (title && title.textContent.trim() === "Model Parameters") card.style.display = "none";
+  });
+}
+function mend(root) {
+  translate(root);
+  root.querySelectorAll(".v-expansion-panel[aria-expanded]").forEach(panel => {
+    const header = panel.querySelector(":scope > .v-expansion-panel-header");
+    if (header) header.setAttribute("aria-expanded", panel.getAttribute("aria-expanded"));
+    panel.removeAttribute("aria-expanded");
+  });
+  root.querySelectorAll(".v-input__slot[role=button]").forEach(slot => {
+    // The select's own input becomes the combobox; the frame around it stays a plain div.
+    const input = slot.querySelector("input");
+    if (input) {
+      input.setAttribute("role", "combobox");
+      for (const a of ["aria-expanded", "aria-haspopup", "aria-owns"]) {
+        if (slot.hasAttribute(a)) input.setAttribute(a === "aria-owns" ? "aria-controls" : a, slot.getAttribute(a));
+      }
+    }
+    for (const a of ["role", "aria-expanded", "aria-haspopup", "aria-owns"]) slot.removeAttribute(a);
+  });
+  root.querySelectorAll("[role=progressbar]:not([aria-label])").forEach(bar => bar.setAttribute("aria-label", "Wird berechnet"));
+  root.querySelectorAll("button.v-btn--icon:not([aria-label])").forEach(button => {
+    if (button.textContent.trim()) return;
+    const icon = button.querySelector("i.v-icon");
+    const name = icon && [...icon.classList].map(c => ICON_NAMES[c]).find(Boolean);
+    button.setAttribute("aria-label", name || (button.classList.contains("v-app-bar__nav-icon")
+                                                ? ICON_NAMES["mdi-menu"] : "Schaltfläche"));
+  });
+}
+module.exports = {
+  mounted() {
+    document.documentElement.setAttribute("lang", "de");
+    const viewport = document.querySelector("meta[name=viewport]");
+    if (viewport) viewport.setAttribute("content", "width=device-width, initial-scale=1");  // zoom allowed
+    mend(document);
+    let queued = false;  // one mend per animation frame, however many changes came
+    this.observer = new MutationObserver(() => {
+      if (queued) return;
+      queued = true;
+      requestAnimationFrame(() => { queued = false; mend(document); });
+    });
+    this.observer.observe(document.body, {childList: true, subtree: true, characterData: true, attributes: true,
+                                          attributeFilter: ["aria-expanded", "role"]});
+  },
+  destroyed() { if (this.observer) this.observer.disconnect(); },
+};
 </script>
 """).tag(sync=True)
 

@@ -9,6 +9,7 @@ comparison (`difference_values`: scenario − status quo per Sozialraum, mean ov
 from __future__ import annotations
 
 import math
+import textwrap
 
 import matplotlib
 
@@ -20,6 +21,7 @@ from matplotlib.colors import Normalize, TwoSlopeNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
+from sim.charts import GermanTicks  # noqa: E402
 from sim.city import STADTBEZIRK_STADTTEILE, STADTBEZIRKE, City  # noqa: E402
 from sim.compare import BASELINE, Comparison  # noqa: E402
 from sim.mechanisms.measurement import NOT_A_SERVICE_CONTACT  # noqa: E402
@@ -27,7 +29,11 @@ from sim.mechanisms.measurement import NOT_A_SERVICE_CONTACT  # noqa: E402
 # (column, row) of each Stadtbezirk, north at the top, the Rhine's left bank (4) in the west.
 POSITION = {5: (1, 0), 6: (2, 0), 4: (0, 1), 1: (1, 1), 2: (2, 1), 7: (3, 1), 3: (1, 2), 8: (2, 2), 9: (1, 3), 10: (2, 3)}
 ROW_STEP = 1.12
-SCHEMATIC_NOTE = "schematisch: Stadtbezirke in grober Lage, Kacheln = Sozialräume, keine echten Grenzen"
+SCHEMATIC_NOTE = "schematisch: Stadtbezirke in grober Lage, Kacheln = Sozialräume,\nkeine echten Grenzen; grau: keine Kinder bzw. keine Werte"
+# The map is drawn at the width it has on the page (MAP_WIDTH_IN at about 470 px), so that its
+# smallest text (MIN_FONT_PT) is at least 11 px on screen (WCAG; checked in tests/test_ui_components.py).
+MAP_WIDTH_IN = 5.6
+MIN_FONT_PT = 10
 
 # Live measures of a running model: (German label, unit, per-Sozialraum function).
 LIVE_MEASURES: dict[str, tuple[str, str]] = {
@@ -102,7 +108,7 @@ def by_stadtbezirk(values: pd.Series, city: City, weights: pd.Series | None = No
 def _block_label(bezirk: int) -> str:
     """Number and first Stadtteil: the full list would run into the next block (it is in the table)."""
     first = STADTBEZIRK_STADTTEILE[bezirk][0]
-    return f"{bezirk} {first[:13]}…" if len(first) > 13 or len(STADTBEZIRK_STADTTEILE[bezirk]) > 1 else f"{bezirk} {first}"
+    return f"{bezirk} {first[:8]}…" if len(first) > 8 or len(STADTBEZIRK_STADTTEILE[bezirk]) > 1 else f"{bezirk} {first}"
 
 
 def schematic_map(values: pd.Series, city: City, title: str, unit: str, subtitle: str = "",
@@ -119,8 +125,8 @@ def schematic_map(values: pd.Series, city: City, title: str, unit: str, subtitle
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         norm = Normalize(lo, hi if hi > lo else lo + 1)
         cmap = plt.get_cmap("viridis")
-    fig = Figure(figsize=(7.5, 7))
-    ax = fig.add_axes((0.02, 0.06, 0.82, 0.8))
+    fig = Figure(figsize=(MAP_WIDTH_IN, MAP_WIDTH_IN * 0.98))
+    ax = fig.add_axes((0.02, 0.08, 0.8, 0.78))
     block = 1.0
     for bezirk, (col, row) in POSITION.items():
         rows = np.flatnonzero(table["stadtbezirk"].to_numpy() == bezirk)
@@ -134,15 +140,17 @@ def schematic_map(values: pd.Series, city: City, title: str, unit: str, subtitle
             colour = cmap(norm(value)) if np.isfinite(value) else (0.85, 0.85, 0.85, 1.0)
             ax.add_patch(Rectangle((x0 + (k % side) * tile, y0 - (k // side + 1) * tile), tile * 0.94, tile * 0.94,
                                    facecolor=colour, edgecolor="white", linewidth=0.5))
-        ax.text(x0 + 0.45 * block, y0 + 0.02, _block_label(bezirk), ha="center", va="bottom", fontsize=9)
+        ax.text(x0 + 0.45 * block, y0 + 0.02, _block_label(bezirk), ha="center", va="bottom", fontsize=MIN_FONT_PT)
     ax.set_xlim(-0.05, 4.05)
     ax.set_ylim(-3 * ROW_STEP - 1.05, 0.2)
     ax.set_aspect("equal")
     ax.axis("off")
-    cax = fig.add_axes((0.86, 0.2, 0.03, 0.55))
-    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), cax=cax, label=unit)
-    fig.suptitle(title, x=0.02, ha="left", fontsize=12, fontweight="bold")
-    fig.text(0.02, 0.9, subtitle, fontsize=10, color="0.3")
-    fig.text(0.02, 0.03, SCHEMATIC_NOTE, fontsize=9, color="0.35")
-    fig.text(0.02, 0.005, "grau: keine Kinder bzw. keine Werte", fontsize=9, color="0.35")
+    cax = fig.add_axes((0.85, 0.2, 0.03, 0.55))
+    bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), cax=cax)
+    bar.set_label(unit, fontsize=10)
+    bar.ax.tick_params(labelsize=MIN_FONT_PT)
+    bar.ax.yaxis.set_major_formatter(GermanTicks())
+    fig.suptitle(textwrap.fill(title, 48), x=0.02, ha="left", fontsize=12, fontweight="bold")
+    fig.text(0.02, 0.9, textwrap.fill(subtitle, 62), fontsize=MIN_FONT_PT, color="0.3", va="top")
+    fig.text(0.02, 0.0, SCHEMATIC_NOTE, fontsize=MIN_FONT_PT, color="0.35")
     return fig

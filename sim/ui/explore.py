@@ -7,6 +7,8 @@ monthly charts, the schematic Sozialraum map and an inspector for single childre
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -18,19 +20,19 @@ from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
 from sim.agents import STATUS_LABELS_DE  # noqa: E402
+from sim.charts import GermanTicks  # noqa: E402
 from sim.model import START_YEAR, PreventionChainModel  # noqa: E402
 from sim.ui import citymap, scenario_store, state  # noqa: E402
 from sim.ui import lever_fields as lf  # noqa: E402
-from sim.ui.widgets import FIX_FIELDS, LeverForm, NumberField, Table, png_bytes  # noqa: E402
+from sim.ui.widgets import FIX_FIELDS, ChartImage, LeverForm, NumberField, Table, drawing_of  # noqa: E402
 
 MEASURES = (("Kinder", "Kinder unter 18 (hochgerechnet)"), ("SGB-II-Quote", "Anteil Kinder in SGB II"),
             ("U3-Warteliste", "U3-Warteliste (Kinder)"), ("OGS-Warteliste", "OGS-Warteliste (Kinder)"))
 SYNTHETIC = "synthetisches Düsseldorf"
 HELP = (
     "**So geht's:** links Szenario, Hebel, Stichprobe und Seed wählen, dann **Übernehmen**. "
-    "Darunter steuert Mesa das Modell (englisch beschriftet): **Step** = einen Monat weiter, **▶** = laufen "
-    "lassen, **❚❚** = anhalten, **Reset** = von vorn; *Play Interval* = Pause zwischen zwei Monaten, "
-    "*Render Interval* = Monate je Bildaktualisierung, *Information · Step* = gerechnete Monate. "
+    "Darunter steuert Mesa das Modell, mit Mesas eigenen Knöpfen: **Step** = einen Monat weiter, **▶** = laufen "
+    "lassen, **❚❚** = anhalten, **Reset** = von vorn; unter *Stand* zählt *Step* die gerechneten Monate. "
     "Die Kästen rechts lassen sich verschieben und in der Größe ändern. "
     f"Alle Zahlen: {SYNTHETIC}, ein Seed, hochgerechnet von der Stichprobe auf die Stadt."
 )
@@ -65,27 +67,35 @@ def model_params(scenario_name: str, levers, settings: dict) -> dict:
             "scale": settings["scale"], "years": settings["years"], "burn_in_years": 0}
 
 
+# The width of a chart on the Erkunden page at the default window (1400 × 900: 473 px measured in
+# the e2e test); the charts are drawn so that their smallest text is 11 px there (WCAG).
+CHART_DISPLAY_PX = 460
+MIN_TEXT_PX = 11
+
+
 # ---- components shown inside SolaraViz (they get the current model) ------------------------------
 def MonthlyCharts(model):
     update_counter.get()
     df = model.datacollector.get_model_vars_dataframe()
-    fig = Figure(figsize=(7, 5.2))
+    # Drawn at about the width it has on the page, so that its smallest text is 11 px or more.
+    fig = Figure(figsize=(citymap.MAP_WIDTH_IN, 5.0))
     axes = fig.subplots(2, 2)
     for ax, (column, title) in zip(axes.flat, MEASURES):
         if len(df):
             y = df[column].to_numpy(float) * (100 if column == "SGB-II-Quote" else 1)
             ax.plot(np.arange(len(df)), y, color="tab:blue")
-            ticks = np.linspace(0, len(df) - 1, num=min(4, len(df)), dtype=int)
-            ax.set_xticks(ticks, [df["Monat"].iloc[k] for k in ticks], fontsize=8)
-        ax.set_title(title + (" (%)" if column == "SGB-II-Quote" else ""), fontsize=10)
-        ax.tick_params(labelsize=8)
+            ticks = np.linspace(0, len(df) - 1, num=min(3, len(df)), dtype=int)
+            ax.set_xticks(ticks, [df["Monat"].iloc[k] for k in ticks])
+        ax.set_title(textwrap.fill(title + (" (%)" if column == "SGB-II-Quote" else ""), 24), fontsize=10)
+        ax.tick_params(labelsize=citymap.MIN_FONT_PT)
+        ax.yaxis.set_major_formatter(GermanTicks())
         ax.grid(alpha=0.3)
     if not len(df):
-        fig.text(0.5, 0.5, "Noch kein Monat gerechnet: Step oder ▶ drücken", ha="center", fontsize=12,
+        fig.text(0.5, 0.5, "Noch kein Monat gerechnet:\nStep oder ▶ drücken", ha="center", fontsize=12,
                  bbox={"facecolor": "white", "edgecolor": "0.5"})
-    fig.suptitle(f"Monatsreihen · {SYNTHETIC} · Seed {model.seed} · Stichprobe {model.scale:.0%}", fontsize=10)
+    fig.suptitle(f"Monatsreihen · Seed {model.seed} · Stichprobe {model.scale:.0%}\n{SYNTHETIC}", fontsize=10)
     fig.tight_layout()
-    solara.Image(png_bytes(fig), width="100%", classes=["chart-monatsreihen"])
+    ChartImage(drawing_of(fig), "monatsreihen")
 
 
 def SozialraumPanel(model):
@@ -101,7 +111,7 @@ def SozialraumPanel(model):
         return
     fig = citymap.schematic_map(values, model.city, label, unit,
                                 subtitle=f"{SYNTHETIC} · Monat {model.month_label(max(model.t - 1, 0))} · ein Seed ({model.seed})")
-    solara.Image(png_bytes(fig), width="100%", classes=["chart-karte"])
+    ChartImage(drawing_of(fig), "karte", "Die Zahlen je Stadtbezirk stehen in der Tabelle darunter.")
     table = citymap.by_stadtbezirk(values, model.city)
     Table(table)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import ipyvuetify as v
 import matplotlib.pyplot as plt
@@ -70,15 +72,41 @@ def png_bytes(fig) -> bytes:
     return buffer.getvalue()
 
 
+def figure_alt(fig) -> str:
+    """A chart's text alternative from its own titles (suptitle, then each panel's title)."""
+    titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) is not None else []
+    titles += [ax.get_title() for ax in fig.axes]
+    titles = [t.replace("\n", " ").strip() for t in titles if t and t.strip()]
+    return "Diagramm: " + ("; ".join(dict.fromkeys(titles)) if titles else "ohne Titel")
+
+
+@dataclass(frozen=True)
+class Drawing:
+    png: bytes
+    alt: str
+
+
+def drawing_of(fig) -> Drawing:
+    return Drawing(png_bytes(fig), figure_alt(fig))
+
+
+@solara.component
+def ChartImage(drawing: Drawing, name: str, note_for_alt: str = ""):
+    """A chart as an image with its text alternative (WCAG 1.1.1); solara.Image has no alt."""
+    source = "data:image/png;base64," + base64.b64encode(drawing.png).decode("ascii")
+    alt = drawing.alt + (f". {note_for_alt}" if note_for_alt else "")
+    solara.HTML(tag="img", attributes={"src": source, "alt": alt}, classes=[f"chart-{name}"], style="width: 100%")
+
+
 # pyplot keeps global state: one figure at a time across all sessions' drawing threads.
 _draw_lock = threading.Lock()
 
 
-def draw_png(make_figure: Callable[[], object]) -> bytes:
+def draw_png(make_figure: Callable[[], object]) -> Drawing:
     with _draw_lock:
         fig = make_figure()
         try:
-            return png_bytes(fig)
+            return drawing_of(fig)
         finally:
             plt.close(fig)
 
@@ -151,8 +179,10 @@ def KeptSettings(key: str, value: str, on_value: Callable[[str], None]):
 @solara.component
 def Table(table: pd.DataFrame, classes: list[str] | None = None):
     """A whole table inside its card, scrolling sideways when it is wider than the page (no column cut)."""
+    # tabindex: a table that scrolls sideways can be scrolled with the keyboard too (WCAG 2.1.1).
     solara.HTML(tag="div", unsafe_innerHTML=table_html(table), classes=["tabelle-rahmen", *(classes or [])],
-                style={"overflow-x": "auto", "max-width": "100%"})
+                style={"overflow-x": "auto", "max-width": "100%"},
+                attributes={"tabindex": "0", "role": "region", "aria-label": "Tabelle"})
 
 
 @solara.component
@@ -170,12 +200,12 @@ def FigureWithTable(make_figure: Callable[[], object], table: pd.DataFrame, name
             solara.ProgressLinear(True)
             solara.Text("Grafik wird gezeichnet …", style={"font-size": "0.85em"})
     else:
-        solara.Image(drawing.value, width="100%", classes=[f"chart-{name}"])
+        ChartImage(drawing.value, name, "Die Zahlen stehen in der Tabelle darunter." if show_table else "")
     if note:
         solara.Text(note, style={"font-size": "0.85em", "color": "#555"})
     with solara.Row():
         if drawing.value is not None and not drawing.pending:
-            solara.FileDownload(drawing.value, filename=f"{name}.png", label="Grafik als PNG", mime_type="image/png")
+            solara.FileDownload(drawing.value.png, filename=f"{name}.png", label="Grafik als PNG", mime_type="image/png")
         solara.FileDownload(csv_bytes(table), filename=f"{name}.csv", label="Tabelle als CSV", mime_type="text/csv")
     if show_table:
         with solara.Div(classes=[f"tabelle-{name}"]):

@@ -7,6 +7,7 @@ on two busy cores; what they check does not depend on the size.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urlparse
 
 from playwright.sync_api import expect
@@ -74,6 +75,23 @@ def extra_cost(page, title: str) -> float:
     return float(re.match(r"[+−-]?[\d\u202f]+(,\d+)?", text.strip()).group(0).replace("\u202f", "").replace(",", "."))
 
 
+AXE = Path(__file__).with_name("node_modules") / "axe-core" / "axe.min.js"  # `make` installs it (npm ci)
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA rules on the page as it is now: the serious and critical findings."""
+    assert AXE.exists(), f"{AXE} is missing: `make` installs axe-core with npm (tests/e2e/package-lock.json)"
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async tags => {
+        const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+        return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+            .map(v => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | ")}`);
+    }""", WCAG_AA)
+    return found
+
+
 def chart(page, name: str):
     image = page.locator(f"img.chart-{name}")
     image.wait_for(timeout=SLOW)
@@ -95,6 +113,9 @@ def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser
     page.screenshot(path=screenshots / "erkunden.png")
     assert page.evaluate("document.documentElement.lang") == "de"
     assert page.get_by_text("This website runs on Solara").count() == 0
+    assert page.locator("img.chart-karte").get_attribute("alt").startswith("Diagramm: ")
+    assert page.get_by_text("Steuerung (Mesa)").count() == 1 and page.get_by_text("Use Threads").count() == 0
+    assert serious_violations(page) == []
 
     # Vergleichen: a first comparison (status quo and Lotsen) ...
     page.get_by_role("tab", name="Vergleichen").click()
@@ -126,6 +147,7 @@ def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser
     assert page.locator(RESULT).inner_text() != numbers_before
     assert chart(page, "abstand_arm_nicht_arm").screenshot() != chart_before
     page.screenshot(path=screenshots / "vergleichen.png")
+    assert serious_violations(page) == []  # with the result: verdict, tables, charts
 
     # Saving under a standard scenario's name is refused at the field; the file stays as it was.
     standard = (SCENARIO_DIR / "lotsen.yaml").read_bytes()
@@ -146,6 +168,7 @@ def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser
         page.get_by_role("button", name="Grafik als PNG").first.click()
     assert open(image.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     page.screenshot(path=screenshots / "budget.png")
+    assert serious_violations(page) == []
 
     # A reload keeps what was typed on Vergleichen (in this browser); results are recomputed.
     page.get_by_role("tab", name="Vergleichen").click()

@@ -94,6 +94,9 @@ class ReferenceModel(mesa.Model):
         self._other_move_to = self._cumulative([k * (1 - sr.sgb2_share) for k, sr in zip(kids, self.sozialraeume)])
         self._sizes = list(HOUSEHOLD_SIZE_SHARES)
         self._size_weights = self._cumulative(list(HOUSEHOLD_SIZE_SHARES.values()))
+        self._mean_size = sum(k * w for k, w in HOUSEHOLD_SIZE_SHARES.items())
+        self._in_ages = self._in_mover_ages()
+        self._in_ages_where = self._cumulative(self._in_ages)
         # Derived inputs shared with the engine: the SGB II entry hazards per Sozialraum and kind of
         # family, and the donors (status-quo children) whose histories arriving children take.
         self.sgb2_entry = sgb2_entry_monthly(CityArrays.from_table(self.city.table), self.params).tolist()
@@ -164,11 +167,10 @@ class ReferenceModel(mesa.Model):
         t = self.t
         self.statistics.before_month(t)
         self.age_out(t)
-        households_before = len(self.households)
         for household in list(self.households):
             household.step()
         self._drop_departed()
-        self.move_in(households_before)
+        self.move_in()
         self.births()
         for provider in self.providers:
             provider.step()
@@ -191,13 +193,39 @@ class ReferenceModel(mesa.Model):
                     child.household.present = False
         self._drop_departed()
 
-    def move_in(self, households_before: int) -> None:
-        """As many families move in as the city's families leave (on average)."""
+    def _in_mover_ages(self) -> list[float]:
+        """Children moving in a month by age in months: those who leave at each age plus the
+        change of the city's children per month of age from one age to the next (the table's
+        band densities joined by straight lines between the bands' midpoints)."""
+        totals = [sum(sr.children_by_band[b] for sr in self.sozialraeume) for b in range(len(BANDS_MONTHS))]
+        points = [((lo + hi) / 2, total / (hi - lo + 1)) for (lo, hi), total in zip(BANDS_MONTHS, totals)]
+
+        def level(age: float) -> float:
+            if age <= points[0][0]:
+                return points[0][1]
+            for (a0, n0), (a1, n1) in zip(points, points[1:]):
+                if age <= a1:
+                    return n0 + (n1 - n0) * (age - a0) / (a1 - a0)
+            return points[-1][1]
+
+        last = BANDS_MONTHS[-1][1]
+        out_rate = monthly(self.params.demography.move_out_per_year)
+        ages = []
+        for age in range(last + 1):
+            lo, hi = max(age - 1, 0), min(age + 1, last)
+            slope = (level(hi) - level(lo)) / (hi - lo)
+            ages.append(max(out_rate * level(age) + slope, 0.0))
+        return ages
+
+    def move_in(self) -> None:
+        """Families move in so that the city's children by age stay as the table has them."""
         d = self.params.demography
-        n = int(self.rng.poisson(households_before * monthly(d.move_out_per_year) * d.move_in_ratio))
+        expected = sum(self._in_ages) * self.scale * d.move_in_ratio / self._mean_size
+        n = int(self.rng.poisson(expected))
+        ages_range = list(range(len(self._in_ages)))
         for _ in range(n):
             size = self._pick(self._sizes, self._size_weights)
-            ages = [self.random.randint(0, BANDS_MONTHS[-1][1]) for _ in range(size)]
+            ages = [self._pick(ages_range, self._in_ages_where) for _ in range(size)]
             self.new_family(self._pick(self.sozialraeume, self._moves_where), ages)
 
     def births(self) -> None:
