@@ -91,8 +91,9 @@ Kitaeintritt, Kontakte), wie sie Kinder gleichen Alters, gleicher Armutslage und
 In jedem Alter ziehen so viele Kinder zu, wie fortziehen, dazu der Rückgang der Jahrgänge der Alterstabelle: die
 Altersstruktur der Stadt bleibt erhalten (Annahme: die Tabelle ist ihr Gleichgewicht).</li>
 <li><b>Ein Antrag auf U3-Betreuung:</b> Eine Familie, die auf einen Platz in der Kindertagespflege wartet, nimmt einen
-freien U3-Kitaplatz in ihrem Sozialraum, und umgekehrt (Annahme: Kita-Navigator und Tagespflegeberatung verweisen
-aufeinander).</li>
+freien U3-Kitaplatz in ihrem Sozialraum, und umgekehrt: Familien merken sich im Kita-Navigator (bis zu 15 Kitas)
+und im Kindertagespflege-Navigator vor, um das Risiko zu senken (Rheinische Post 14.01.2022 und 03.2018); dass jede
+wartende Familie die andere Platzart nimmt, ist eine Annahme.</li>
 <li><b>Armutsdynamik:</b> Alleinerziehende verlassen das SGB II langsamer (IAB-Kurzbericht 12/2009),
 erwerbstätige Haushalte schneller (Annahme).</li>
 <li><b>Warme Übergaben:</b> Jeder Kontakt mit einem Angebot, das übergibt, ist eine eigene Chance auf eine

@@ -412,7 +412,9 @@ class ServiceSystem:
         for other in self.alternatives[s]:
             # A family waiting for the alternative (Kindertagespflege for a U3 Kita place, and back)
             # takes a vacancy here: it looks for care for its child, not for one kind of place
-            # (Düsseldorf's Kita-Navigator and the Tagespflege advice refer families between them; assumption).
+            # (families register in both of Düsseldorf's systems, the Kita-Navigator with up to 15 Kitas and
+            # the Kindertagespflege-Navigator, to lower their risk: RP 14.01.2022, RP 03.2018; that every
+            # waiting family takes the other kind of place is an assumption).
             wants = np.union1d(wants, np.flatnonzero(candidates & ch.waiting[:, other]))
         groups = ctx["sr_hh"][ch.hh[wants]]
         occupied = np.bincount(place.take(np.flatnonzero(placed)), minlength=self.n_sr)
