@@ -272,6 +272,7 @@ def test_explore_steps_the_live_model_and_inspects_a_child(render):
     wait_for_chart(rc, "monatsreihen", timeout=0)
     wait_for_chart(rc, "karte", timeout=0)
     before = chart_source(rc, "monatsreihen")
+    shown = rc.find(v.Select, label="Kind").widget.v_model
     step = rc.find(v.Btn, children=["Step"]).widget
     step.click()
     step.click()
@@ -280,6 +281,8 @@ def test_explore_steps_the_live_model_and_inspects_a_child(render):
     assert "Weg durch die Kette" in page_text(rc) and "Lebensphase" in str(rc.find().widgets)
     kinder = rc.find(v.Select, label="Kind").widget
     assert kinder.items and all(item["text"].startswith("Kind ") for item in kinder.items)
+    # The child shown before the steps is still shown (the sample is drawn anew each month).
+    assert kinder.v_model == shown and shown is not None
 
 
 def test_explore_refuses_a_sample_above_the_bound(render):

@@ -133,6 +133,13 @@ def AgentInspector(model):
     candidates = ([model.child(chosen)] if present and chosen not in [c.child_id for c in sample] else []) + sample
     if not present and candidates:
         chosen = candidates[0].child_id
+
+    def pin_shown_child():
+        # The sample is drawn anew each month; keep the child shown until the planner picks another.
+        if chosen is not None and chosen != state.inspector_child.value:
+            state.inspector_child.set(chosen)
+
+    solara.use_effect(pin_shown_child, [chosen])
     solara.Markdown("**Ein Kind ansehen** (Stichprobe der Kinder, die jetzt in der Stadt leben)")
     if not candidates:
         solara.Text("Gerade leben keine Kinder in der Stichprobe.")
