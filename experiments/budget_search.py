@@ -20,6 +20,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sim.paths import RESULTS  # noqa: E402
 from sim.collect import collect, sweep_provenance  # noqa: E402
 from sim.indicators import INDICATOR_LABELS_DE  # noqa: E402
 from sim.model import PreventionChainModel  # noqa: E402
@@ -115,4 +116,4 @@ def chart(trials: pd.DataFrame, best: pd.DataFrame, budget: float, indicator: st
 
 
 if __name__ == "__main__":
-    analyse(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "results/multirun/budget_search")
+    analyse(Path(sys.argv[1]) if len(sys.argv) > 1 else RESULTS / "multirun" / "budget_search")

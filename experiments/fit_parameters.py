@@ -33,10 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim.calibrate import calibration_table, checked_target_ids, run_baseline  # noqa: E402
 from sim.params import FITTED_PATH, ModelParams, load_params, params_from_dict, set_by_path  # noqa: E402
+from sim.paths import RESULTS  # noqa: E402
 from sim.results import write_text  # noqa: E402
 from sim.services import load_catalogue  # noqa: E402
 
-JOURNAL = Path(__file__).resolve().parent.parent / "results" / "fit_journal.jsonl"
+JOURNAL = RESULTS / "fit_journal.jsonl"
 # Why a parameter may sit at its bound (written into fitted.yaml when it does).
 BOUND_REASONS = {
     "takeup.elasticity.cost": "fees are waived for the poor in Düsseldorf (U3 below 40,000 EUR, Ü3 for all), so few targets see the cost barrier",

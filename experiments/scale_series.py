@@ -17,6 +17,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sim.paths import RESULTS  # noqa: E402
 from sim.collect import collect, seed_statistics, sweep_provenance  # noqa: E402
 from sim.results import write_csv, write_provenance  # noqa: E402
 from sim.sweep_charts import CITY, plt, save  # noqa: E402
@@ -56,4 +57,4 @@ def analyse(sweep_dir: Path) -> Path:
 
 
 if __name__ == "__main__":
-    analyse(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "results/multirun/scale_series")
+    analyse(Path(sys.argv[1]) if len(sys.argv) > 1 else RESULTS / "multirun" / "scale_series")

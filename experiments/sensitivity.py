@@ -19,6 +19,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sim.paths import RESULTS  # noqa: E402
 from sim.collect import collect, sweep_provenance  # noqa: E402
 from sim.results import write_csv, write_provenance  # noqa: E402
 from sim.hydra_conf import design_sample  # noqa: E402
@@ -106,4 +107,4 @@ def chart(indices: pd.DataFrame, design: dict, n_runs: int, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    analyse(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "results/multirun/sensitivity")
+    analyse(Path(sys.argv[1]) if len(sys.argv) > 1 else RESULTS / "multirun" / "sensitivity")

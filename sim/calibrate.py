@@ -21,13 +21,13 @@ import pandas as pd
 from sim.indicators import HEADLINE_INDICATORS
 from sim.model import PreventionChainModel
 from sim.levers import Levers
+from sim.paths import RESULTS
 from sim.results import write_csv, write_provenance
 from sim.services import DATA_DIR
 
 TARGETS_PATH = DATA_DIR / "calibration_targets.csv"
 ADDED_TARGETS_PATH = DATA_DIR / "added_targets.csv"
 BANDS_PATH = DATA_DIR / "plausibility_bands.csv"
-RESULTS = Path(__file__).resolve().parent.parent / "results"
 # Sozialräume with fewer than 0.1% of the city's children (about 100) are left out of min/max: tiny ones are noise.
 MIN_SOZIALRAUM_SHARE = 0.001
 

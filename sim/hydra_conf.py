@@ -37,10 +37,9 @@ from sim.errors import InputError
 from sim.levers import Levers
 from sim.model import MAX_SCALE
 from sim.params import ModelParams, load_params, params_from_dict, set_by_path
+from sim.paths import RESULTS
 from sim.scenario import SCENARIO_DIR, Scenario, load_scenario
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "results"
 SOURCE = "configuration (conf/ and command line)"
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+from sim.paths import FITTED_PARAMS
 from sim.yamlio import read_yaml
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from sim.checks import CheckedModel, allowed_values, validation_field
 from sim.errors import InputError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-FITTED_PATH = REPO_ROOT / "conf" / "params" / "fitted.yaml"
+FITTED_PATH = FITTED_PARAMS
 
 BARRIERS = (
     "information",

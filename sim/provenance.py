@@ -18,7 +18,8 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from sim.paths import FITTED_PARAMS, REPO
+
 PACKAGES = ("praeventionskette-sim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "pyyaml",
             "hydra-core", "omegaconf", "matplotlib")
 DATA = Path(__file__).resolve().parent / "data"
@@ -26,7 +27,7 @@ INPUT_FILES = {
     "city": DATA / "duesseldorf_synthetic.csv",
     "catalogue": DATA / "services.yaml",
     "unit_costs": DATA / "unit_costs.csv",
-    "fitted_params": REPO / "conf" / "params" / "fitted.yaml",
+    "fitted_params": FITTED_PARAMS,
 }
 
 

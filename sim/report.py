@@ -31,10 +31,10 @@ from sim.compare import (AVOIDED_CASE, BASELINE, DISCOUNT_RATE, OUTCOMES, PLANNI
 from sim.de_format import de, de_interval
 from sim.indicators import INDICATOR_LABELS_DE
 from sim.model import MAX_SCALE
+from sim.paths import RESULTS
 from sim.results import atomic_directory, write_csv, write_parquet, write_provenance, write_text
 from sim.services import load_unit_costs
 
-RESULTS = Path(__file__).resolve().parent.parent / "results"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]

@@ -35,14 +35,14 @@ from sim.de_format import de
 from sim.hydra_conf import check_run, objective_value
 from sim.indicators import INDICATOR_LABELS_DE
 from sim.model import PreventionChainModel
+from sim.paths import CONF, RESULTS
 from sim.results import atomic_directory, write_csv, write_parquet, write_provenance, write_yaml
 from sim.errors import InputError
 from sim.yamlio import read_yaml
 
 log = logging.getLogger(__name__)
 
-RESULTS = Path(__file__).resolve().parent.parent / "results"
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = CONF
 SUMMARY_INDICATORS = (
     "child_sgb2_rate", "u3_care_coverage", "kita_entry_before_36_months", "ue3_kita_attendance",
     "insufficient_german_at_school_entry", "sports_club_member_at_school_entry", "ogs_participation",

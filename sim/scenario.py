@@ -21,9 +21,10 @@ from pydantic import ValidationError
 from sim.errors import InputError
 from sim.checks import allowed_values, validation_field
 from sim.levers import Levers, LeverSchedule, LeverTiming
+from sim.paths import SCENARIOS
 from sim.yamlio import read_yaml
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIO_DIR = SCENARIOS
 TOP_LEVEL_KEYS = ("title", "description", "base", "levers", "start_year", "build_up_years", "timing")
 MAX_BASE_DEPTH = 10
 # `base:` names another scenario of the same folder, never a path: a file must not reach elsewhere.

@@ -11,7 +11,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-REPO = Path(__file__).resolve().parent.parent
+from sim.paths import REPO
+
 log = logging.getLogger(__name__)
 
 

@@ -29,11 +29,12 @@ import numpy as np
 from scipy.special import ndtri
 
 from sim import rng
+from sim.paths import RESULTS
 from sim.mechanisms.development import N_DOMAINS, SCHOOL, persistence, risk_code
 from sim.mechanisms.takeup import household_key
 from sim.params import DEVELOPMENT_DOMAINS
 
-CACHE_DIR = Path(__file__).resolve().parents[2] / "results" / ".cache" / "history"
+CACHE_DIR = RESULTS / ".cache" / "history"
 DONOR_SCALE = 0.1
 DONOR_YEARS = 18
 DONOR_SEED = 90210
