@@ -20,15 +20,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.errors import InputError
+from sim.intervals import t_half_width
 from sim.results import atomic_directory, write_csv, write_parquet, write_provenance
 from sim.yamlio import read_yaml
 
-CONFIDENCE = 0.95
 SUMMARY_SUBGROUPS = ("all", "poverty", "sozialraum_typ", "stadtbezirk", "language")
 RUN_KEYS = ("scenario", "seed", "scale", "years", "burn_in_years")
 # Overrides already in RUN_KEYS, or that choose where a run ran rather than what it computed.
@@ -89,8 +87,7 @@ def variant_columns(runs: pd.DataFrame) -> list[str]:
 def seed_statistics(table: pd.DataFrame, by: list[str], value: str = "value") -> pd.DataFrame:
     grouped = table.groupby(by, dropna=False, sort=False)[value]
     out = grouped.agg(mean="mean", sd="std", n_seeds="count").reset_index()
-    t = stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(out["n_seeds"] - 1, 1))
-    half = np.where(out["n_seeds"] > 1, t * out["sd"] / np.sqrt(out["n_seeds"]), np.nan)
+    half = t_half_width(out["sd"], out["n_seeds"])
     out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
     return out
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from tqdm.auto import tqdm
 
 from sim.de_format import de
+from sim.intervals import CONFIDENCE, t_half_width
 from sim.model import START_YEAR, PreventionChainModel
 from sim.scenario import Scenario, load_scenario
 from sim.services import PAYERS
@@ -38,7 +38,6 @@ STANDARD_SET = (
 COMPARED_SUBGROUPS = ("all", "poverty", "sozialraum_typ", "stadtbezirk", "language")
 REACH = "service_reach_all"  # a child reached by any offer or benefit (not the U-checkups)
 AVOIDED_CASE = "insufficient_german_at_school_entry"  # the case a budget meeting counts: assumption
-CONFIDENCE = 0.95
 # Outcomes a cost-effectiveness ratio is given for: the indicator, what one unit of effect is, and
 # whether the effect is fewer cases (avoided) or more (gained). Counts per calendar year, city scale.
 OUTCOMES = {
@@ -94,7 +93,7 @@ def t_interval(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarra
         sd = np.nanstd(values, axis=axis, ddof=1) if n > 1 else np.full_like(mean, np.nan, dtype=float)
     if n < 2:
         return mean, sd, sd, sd
-    half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / np.sqrt(n)
+    half = t_half_width(sd, n)
     return mean, sd, mean - half, mean + half
 
 
