@@ -22,6 +22,9 @@ BANDS_MONTHS = ((0, 35), (36, 71), (72, 119), (120, 191), (192, 215))
 BAND_COLUMNS = ("children_0_2", "children_3_5", "children_6_9", "children_10_15", "children_16_17")
 # Households by number of children under 18 (assumption, close to the Mikrozensus for German cities).
 HOUSEHOLD_SIZE_SHARES = {1: 0.50, 2: 0.36, 3: 0.11, 4: 0.03}
+HOUSEHOLD_SIZES = np.array(list(HOUSEHOLD_SIZE_SHARES))
+HOUSEHOLD_SIZE_P = np.array(list(HOUSEHOLD_SIZE_SHARES.values()))
+MEAN_HOUSEHOLD_CHILDREN = float(HOUSEHOLD_SIZES @ HOUSEHOLD_SIZE_P)
 AUGUST = 7  # month index within the year (January = 0)
 
 
@@ -233,8 +236,6 @@ class Population:
         gen = rng.generator(self.seed, "build")
         counts = gen.binomial(self.city.children_by_band, min(scale, 1.0)) if scale < 1 else np.round(
             self.city.children_by_band * scale).astype(np.int64)
-        sizes = np.array(list(HOUSEHOLD_SIZE_SHARES))
-        size_p = np.array(list(HOUSEHOLD_SIZE_SHARES.values()))
         hh_sr, child_hh_local, child_age = [], [], []
         n_hh = 0
         for sr in range(counts.shape[0]):
@@ -242,7 +243,7 @@ class Population:
             if ages.size == 0:
                 continue
             gen.shuffle(ages)
-            hh_size = gen.choice(sizes, size=ages.size, p=size_p)
+            hh_size = gen.choice(HOUSEHOLD_SIZES, size=ages.size, p=HOUSEHOLD_SIZE_P)
             ends = np.cumsum(hh_size)
             k = np.searchsorted(ends, ages.size) + 1
             member = np.searchsorted(ends[:k], np.arange(ages.size), side="right")

@@ -14,7 +14,9 @@ from sim import rng
 from sim.population import (
     AGE_OUT_MONTHS,
     BANDS_MONTHS,
-    HOUSEHOLD_SIZE_SHARES,
+    HOUSEHOLD_SIZE_P,
+    HOUSEHOLD_SIZES,
+    MEAN_HOUSEHOLD_CHILDREN,
     STATUS_LOW_INCOME,
     STATUS_NOT_POOR,
     STATUS_SGB2,
@@ -197,14 +199,12 @@ def migration(pop: Population, t: int, scale: float, weights: np.ndarray, histor
         hh.sozialraum[within] = np.minimum(dest, kids.size - 1)
 
     gen = rng.generator(pop.seed, "move:in", t)
-    sizes_of = np.array(list(HOUSEHOLD_SIZE_SHARES))
-    size_p = np.array(list(HOUSEHOLD_SIZE_SHARES.values()))
-    n_hh_in = gen.poisson(in_ages.sum() * scale * d.move_in_ratio / float(sizes_of @ size_p))
+    n_hh_in = gen.poisson(in_ages.sum() * scale * d.move_in_ratio / MEAN_HOUSEHOLD_CHILDREN)
     n_in = 0
     if n_hh_in:
         sr = gen.choice(weights.size, size=n_hh_in, p=weights).astype(np.int16)
         rows = pop.add_households(sr, t)
-        sizes = gen.choice(sizes_of, size=n_hh_in, p=size_p)
+        sizes = gen.choice(HOUSEHOLD_SIZES, size=n_hh_in, p=HOUSEHOLD_SIZE_P)
         member_hh = np.repeat(rows, sizes)
         ages = gen.choice(in_ages.size, size=member_hh.size, p=in_ages / in_ages.sum())
         order = np.lexsort((-ages, member_hh))
