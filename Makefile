@@ -14,7 +14,9 @@ $(STAMP): pyproject.toml tests/e2e/package-lock.json
 	# A real browser for the UI's end-to-end test (Debian's chromium; playwright's own download does not work offline).
 	test -x /usr/bin/chromium || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
-	# axe-core for the UI's accessibility check (tests/e2e/package-lock.json pins it).
+	# axe-core for the UI's accessibility check (tests/e2e/package-lock.json pins it; npm from Debian if missing).
+	command -v npm >/dev/null || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q npm; }
 	npm ci --prefix tests/e2e --no-audit --no-fund --silent
 	touch $(STAMP)
 
