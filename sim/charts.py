@@ -55,9 +55,10 @@ def _short(c: Comparison, name: str, width: int = 34) -> str:
     return title if len(title) <= width else title[: width - 1] + "…"
 
 
-def _header(fig, c: Comparison, title: str) -> None:
+def _header(fig, c: Comparison, title: str, intervals: bool = True) -> None:
     fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
-    fig.text(0.01, 0.925, c.label() + " · Balken/Striche: 95%-Intervall über Seeds", ha="left", fontsize=12, color="0.35")
+    fig.text(0.01, 0.925, c.label() + (" · Balken/Striche: 95%-Intervall über Seeds" if intervals else " · Mittelwerte"),
+             ha="left", fontsize=12, color="0.35")
 
 
 def gap_chart(c: Comparison):
@@ -184,35 +185,62 @@ def heatmap_chart(c: Comparison):
     return fig
 
 
+# Three colours for every difference chart of money (colour-blind safe: blue and orange differ in
+# hue and lightness for every common form of colour blindness; the balance is black).
+EXTRA_COST_COLOR, SAVING_COLOR, BALANCE_COLOR = "#1f5a94", "#d9730d", "black"
+BUDGET_LINES = 9  # cost lines shown by name; the rest are summed into one row
+
+
 def budget_chart(c: Comparison):
     """5. Extra cost over the status quo by cost line (the city's budget), mean of the reported years:
-    where each scenario's money goes, and what it saves."""
+    one panel per scenario, a bar per cost line (blue: costs more, orange: saves), the balance last.
+    Every panel has the same lines in the same order, so a line is read across the scenarios."""
     costs = c.costs()
     extra = costs.groupby(["scenario", "service_label"])["extra_over_baseline_eur"].mean().unstack("service_label")
-    extra = extra.reindex([n for n in c.names if n != BASELINE]) / 1e6
-    # The lines that matter: every line that moves by more than 0.05 M EUR in some scenario.
-    extra = extra.loc[:, extra.abs().max() > 0.05]
-    extra = extra.loc[:, extra.abs().sum().sort_values(ascending=False).index]
-    fig, ax = plt.subplots(figsize=SIZE)
-    colors = plt.get_cmap("tab10").colors + plt.get_cmap("Dark2").colors
-    y = np.arange(len(extra))[::-1]
-    right, left = np.zeros(len(extra)), np.zeros(len(extra))
-    for k, line in enumerate(extra.columns):
-        values = extra[line].fillna(0).to_numpy()
-        start = np.where(values >= 0, right, left)
-        ax.barh(y, values, left=start, color=colors[k % len(colors)], label=_wrap(line, 40))
-        right += np.maximum(values, 0)
-        left += np.minimum(values, 0)
-    total = extra.sum(axis=1).to_numpy()
-    ax.scatter(total, y, marker="D", color="black", zorder=3, label="Saldo")
-    for yy, t, r in zip(y, total, right):
-        ax.text(max(r, t), yy, f"  {de(t, 1, sign=True)}", va="center", fontsize=12)
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(y, [_short(c, n) for n in extra.index])
-    ax.set_xlabel("Mehrkosten gegenüber Status quo, Haushalt der Stadt (Mio. EUR je Jahr, Mittel der Jahre und Seeds)")
-    ax.xaxis.set_major_formatter(GermanTicks())
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10)
-    _header(fig, c, "Wohin das zusätzliche Geld geht: Mehrkosten nach Kostenzeile")
+    extra = extra.reindex([n for n in c.names if n != BASELINE]).fillna(0.0) / 1e6
+    balance = extra.sum(axis=1)
+    # The lines that matter by name: those that move by more than 0.05 M EUR in some scenario, largest
+    # first; every other line is summed into one row, so that the bars add up to the balance.
+    moving = extra.columns[extra.abs().max() > 0.05]
+    named = list(extra[moving].abs().sum().sort_values(ascending=False).index)
+    if len(named) > BUDGET_LINES:
+        named = named[:BUDGET_LINES - 1]
+    rest = extra.drop(columns=named).sum(axis=1)
+    extra = extra[named]
+    if rest.abs().max() > 0.005:
+        extra = extra.assign(**{"übrige Kostenzeilen": rest})
+    rows = [_wrap(line, 44) for line in extra.columns] + ["Saldo"]
+    n = max(len(extra), 1)
+    ncols = min(n, 4)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(SIZE[0], max(SIZE[1], 1.6 + 0.5 * len(rows) * nrows)),
+                             sharey=True, squeeze=False)
+    y = np.arange(len(rows))[::-1]
+    limit = max(float(extra.abs().to_numpy().max(initial=0.0)), float(balance.abs().max(skipna=True)) if len(extra) else 0.0, 0.1)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(extra):
+            ax.set_visible(False)
+            continue
+        name = extra.index[k]
+        values = np.append(extra.loc[name].to_numpy(), balance[name])
+        colors = [EXTRA_COST_COLOR if v >= 0 else SAVING_COLOR for v in values[:-1]] + [BALANCE_COLOR]
+        ax.barh(y, values, color=colors, height=0.7)
+        for yy, v in zip(y, values):
+            if abs(v) >= 0.005:
+                ax.text(v, yy, f" {de(v, 1, sign=True)} " if abs(v) >= 0.05 else f" {de(v, 2, sign=True)} ",
+                        va="center", ha="left" if v >= 0 else "right", fontsize=11)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.axhline(0.5, color="0.6", linewidth=0.8)  # the balance below the line
+        ax.set_xlim(-1.45 * limit, 1.45 * limit)
+        ax.set_title(_wrap(c.titles[name], 28), fontsize=13)
+        ax.xaxis.set_major_formatter(GermanTicks())
+        ax.grid(axis="x", color="0.9")
+        ax.set_axisbelow(True)
+    for ax in axes[:, 0]:
+        ax.set_yticks(y, rows, fontsize=11)
+    fig.supxlabel("Mehrkosten gegenüber Status quo, Haushalt der Stadt (Mio. EUR je Jahr, Mittel der Jahre und Seeds); "
+                  "blau: kostet mehr, orange: spart", fontsize=13)
+    _header(fig, c, "Wohin das zusätzliche Geld geht: Mehrkosten nach Kostenzeile", intervals=False)
     fig.tight_layout(rect=(0, 0, 1, 0.91))
     return fig
 

@@ -123,7 +123,7 @@ class Comparison:
     def label(self) -> str:
         """The line every chart and table carries."""
         share = self.scale * 100
-        return (f"synthetisches Düsseldorf · {len(self.seeds)} Seeds (gepaart) · "
+        return (f"synthetisches Düsseldorf · {len(self.seeds)} {'Seed' if len(self.seeds) == 1 else 'Seeds (gepaart)'} · "
                 f"{de(share, 0 if share == round(share) else 1)} % der Stadt · {self.years} Jahre")
 
     # ---- indicators ----------------------------------------------------------------------------

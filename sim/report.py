@@ -49,7 +49,7 @@ CHART_CAPTIONS = {
                         "(kein anderes Szenario wirkt mehr für weniger Geld).",
     "3_kette_reichweite": "Anteil der Kinder je Lebensphase, die ein persönliches Angebot der Kette nutzen.",
     "4_heatmap_raeume": "Änderung gegenüber dem Status quo je Sozialraumtyp und Stadtbezirk (Prozentpunkte).",
-    "5_budget_angebote": "Mehrkosten gegenüber dem Status quo nach Kostenzeile, Haushalt der Stadt; Raute: Saldo.",
+    "5_budget_angebote": "Mehrkosten gegenüber dem Status quo nach Kostenzeile, Haushalt der Stadt; ein Feld je Szenario, blau: kostet mehr, orange: spart, schwarz: Saldo.",
     "6_pfad_jahre": "Mehrkosten der Stadt und vermiedene Fälle Jahr für Jahr: die Hebel beginnen 2027, "
                     "ihre Wirkung bei der Schuleingangsuntersuchung folgt erst, wenn Kinder mit ihnen aufgewachsen sind.",
     "7_kumuliert": "Aufsummierte, abgezinste Mehrkosten gegen aufsummierte vermiedene Fälle ab 2027; "

@@ -149,6 +149,31 @@ def test_every_chart_file_is_produced_and_not_empty(comparison, tmp_path):
     assert (tmp_path / "1_abstand_arm_nicht_arm.svg").read_text(encoding="utf-8").count("synthetisches Düsseldorf") >= 1
 
 
+def test_the_budget_chart_shows_each_scenario_s_difference_by_cost_line_in_three_colours(comparison):
+    """One panel per scenario, the same cost lines in each, bars equal to the cost table's mean extra
+    cost (M EUR), blue for more, orange for less, the balance in black: nothing else coloured."""
+    from matplotlib.colors import to_hex
+
+    fig = charts.budget_chart(comparison)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    others = [n for n in comparison.names if n != BASELINE]
+    assert len(panels) == len(others)
+    extra = comparison.costs().groupby(["scenario", "service_label"])["extra_over_baseline_eur"].mean() / 1e6
+    colours = set()
+    for ax, name in zip(panels, others):
+        bars = ax.patches
+        values = [b.get_width() for b in bars]
+        assert values[-1] == pytest.approx(extra[name].sum(), abs=1e-6)  # the balance: every line, shown or not
+        colours |= {to_hex(b.get_facecolor()) for b in bars}
+        assert len(bars) == len(panels[0].patches)  # the same lines in every panel
+    assert colours <= {charts.EXTRA_COST_COLOR, charts.SAVING_COLOR, to_hex(charts.BALANCE_COLOR)}
+    # More U3 places cost more on their own line, drawn blue; BuT without application saves on the benefit's lines.
+    expansion = panels[others.index(next(n for n in others if n.startswith("u3_expansion")))]
+    labels = [t.get_text().replace("\n", " ") for t in panels[0].get_yticklabels()]
+    u3_bar = expansion.patches[labels.index("U3-Platz in der Kita")]
+    assert u3_bar.get_width() > 0.01 and to_hex(u3_bar.get_facecolor()) == charts.EXTRA_COST_COLOR
+
+
 def test_the_report_folder_is_complete_or_absent(comparison, tmp_path, monkeypatch):
     out = report.write_report(comparison, tmp_path / "report", {"test": True})
     for name in ("bericht.html", "bericht.pdf", "comparison.csv", "costs.csv", "paths.csv", "cost_effectiveness.csv",
