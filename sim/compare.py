@@ -69,8 +69,9 @@ class RunSpec:
     burn_in: int
 
 
-def run_one(spec: RunSpec) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """One scenario and seed: its pooled indicator table, its cost table and the outcomes year by year."""
+def run_one(spec: RunSpec) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One scenario and seed: its pooled indicator table, its cost table, the outcomes year by year
+    and what its capacity-limited services did (PreventionChainModel.capacity_table)."""
     model = PreventionChainModel(spec.scenario, seed=spec.seed, scale=spec.scale, years=spec.years,
                                  burn_in_years=spec.burn_in)
     model.run()
@@ -81,7 +82,7 @@ def run_one(spec: RunSpec) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     by_year = by_year[(by_year["subgroup_type"] == "all") & by_year["indicator"].isin(list(OUTCOMES))]
     by_year = by_year.assign(count_city=by_year["numerator"] / spec.scale)[
         ["scenario", "seed", "indicator", "year", "value", "count_city"]].reset_index(drop=True)
-    return indicators, model.cost_table(), by_year
+    return indicators, model.cost_table(), by_year, model.capacity_table()
 
 
 def t_interval(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -110,6 +111,7 @@ class Comparison:
     run_costs: pd.DataFrame  # scenario, seed, year, service, service_label, sozialraum_typ, cost_eur, ...
     run_years: pd.DataFrame = field(default_factory=pd.DataFrame)  # scenario, seed, indicator, year, value, count_city
     seconds: float = 0.0
+    run_capacity: pd.DataFrame = field(default_factory=pd.DataFrame)  # scenario, seed, year, service, capacity, used, ...
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -125,6 +127,19 @@ class Comparison:
         share = self.scale * 100
         return (f"synthetisches Düsseldorf · {len(self.seeds)} {'Seed' if len(self.seeds) == 1 else 'Seeds (gepaart)'} · "
                 f"{de(share, 0 if share == round(share) else 1)} % der Stadt · {self.years} Jahre")
+
+    def capacity_use(self) -> pd.DataFrame:
+        """Per scenario and capacity-limited service, monthly averages over the reported years and
+        seeds at city scale: capacity, used, asked and got nothing, in the age and group but did
+        not ask; and the share of the capacity used."""
+        if self.run_capacity.empty:
+            return pd.DataFrame(columns=["scenario", "service", "service_label", "capacity_kind", "capacity", "used",
+                                         "unserved", "not_asking", "used_share"])
+        numbers = ["capacity", "used", "unserved", "not_asking"]
+        out = self.run_capacity.groupby(["scenario", "service", "service_label", "capacity_kind"], sort=False)[
+            numbers].mean().reset_index()
+        out["used_share"] = out["used"] / out["capacity"].where(out["capacity"] > 0)
+        return out
 
     # ---- indicators ----------------------------------------------------------------------------
     def _wide(self, column: str = "value") -> pd.DataFrame:
@@ -456,4 +471,6 @@ def compare(
     runs = pd.concat([results[k][0] for k in range(len(specs))], ignore_index=True)
     run_costs = pd.concat([results[k][1] for k in range(len(specs))], ignore_index=True)
     run_years = pd.concat([results[k][2] for k in range(len(specs))], ignore_index=True)
-    return Comparison(loaded, seeds, scale, years, burn_in, runs, run_costs, run_years, time.perf_counter() - started)
+    run_capacity = pd.concat([results[k][3] for k in range(len(specs))], ignore_index=True)
+    return Comparison(loaded, seeds, scale, years, burn_in, runs, run_costs, run_years, time.perf_counter() - started,
+                      run_capacity=run_capacity)

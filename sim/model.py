@@ -31,7 +31,7 @@ from sim.mechanisms.services import ServiceSystem
 from sim.params import ModelParams, load_params
 from sim.population import CityArrays, Population
 from sim.scenario import Scenario, load_scenario
-from sim.services import PAYERS, PUBLIC_PAYERS, Catalogue, load_catalogue
+from sim.services import PAYERS, PUBLIC_PAYERS, Capacity, Catalogue, load_catalogue
 
 MAX_SCALE = 3.0
 START_YEAR = 2026  # the first reported year
@@ -218,6 +218,31 @@ class PreventionChainModel(mesa.Model):
             **{f"{p}_eur": payer[p] for p in PAYERS},
             "admin_overhead_eur": admin[years].reshape(-1),
         })
+        table.insert(0, "scenario", self.scenario.name if self.scenario else "custom")
+        table.insert(1, "seed", self.seed)
+        return table
+
+    def capacity_table(self) -> pd.DataFrame:
+        """What each capacity-limited service did, per reported year, at city scale as monthly
+        averages: its capacity (places, cases at a time, or contacts a month for single contacts),
+        what of it was used, the children who asked and got nothing that month, and those in its
+        age and group who did not ask. This says why a lever's reach stops growing: a caseload that
+        is not used up is not the limit; who asks is."""
+        services = self.services
+        rows = []
+        for y in range(self.n_years_total):
+            year = self.first_year + y
+            if year not in self.reported_years:
+                continue
+            for s, (service_id, svc) in enumerate(self.catalogue.services.items()):
+                if not isinstance(svc.capacity, Capacity):
+                    continue
+                capacity, used, unserved, not_asking = services.capacity_months[y, s] / 12 / self.scale
+                kind = "places" if svc.capacity.fte is None else ("contacts_per_month" if svc.mode == "once" else "cases")
+                rows.append((year, service_id, svc.name, kind, capacity, used, unserved, not_asking))
+        table = pd.DataFrame(rows, columns=["year", "service", "service_label", "capacity_kind", "capacity", "used",
+                                            "unserved", "not_asking"])
+        table["used_share"] = table["used"] / table["capacity"].where(table["capacity"] > 0)
         table.insert(0, "scenario", self.scenario.name if self.scenario else "custom")
         table.insert(1, "seed", self.seed)
         return table

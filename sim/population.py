@@ -122,6 +122,7 @@ class Population:
                 "takes_up": (bool, (S,), False),
                 "takeup_pending": (bool, (S,), True),
                 "takes_up_far": (bool, (S,), False),  # the same, for a place elsewhere in the Stadtbezirk
+                "registers_early": (bool, (S,), False),  # the same, before the main round's deadline
                 "cover_seen": (bool, (S,), False),
                 "kita_entry_age": (np.int16, (), -1),
                 "gymnasium": (np.int8, (), -1),

@@ -45,6 +45,8 @@ class Capacity(CheckedModel):
     alternative_to: str | None = None
     continuity_from: list[str] = Field(default_factory=list)
     midyear_min_age_months: int | None = Field(None, ge=0, le=215)
+    registration: Literal["any_time", "deadline"] = Field(
+        "any_time", description="deadline: the families registered before the main round's deadline come first")
 
     @model_validator(mode="after")
     def _one_kind(self):

@@ -6,6 +6,8 @@ lever alone. The invariants are checked month by month on small cities.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,7 +28,7 @@ from sim.mechanisms.takeup import (
 from sim.model import PreventionChainModel
 from sim.params import BARRIERS
 from sim.population import AGE_OUT_MONTHS
-from sim.services import Capacity
+from sim.services import Capacity, load_catalogue
 
 PLACE_SERVICES = ("u3_kita", "kindertagespflege", "ue3_kita", "pluskita", "ogs")
 
@@ -352,3 +354,59 @@ def test_a_family_waiting_for_tagespflege_takes_a_free_u3_kita_place(params):
     fewer_tp = kita_occupancy(Levers(places_factor={"kindertagespflege": {"all": 0.1}}))
     assert base > 0.85, base  # before this rule a quarter of the Kita's U3 places stood empty
     assert fewer_tp >= base - 0.01, (base, fewer_tp)
+
+
+def test_families_registered_before_the_deadline_get_u3_places_first(params):
+    """The Kita-Navigator's main round takes the families registered before its deadline first;
+    families with information barriers register later (their information barrier counts twice
+    for registering in time), so where places are short the poverty gap in U3 care widens. Against
+    the same city with registration at any time (same seed). Negative control: with places for
+    everyone the deadline decides nothing."""
+    catalogue = load_catalogue()
+
+    def u3_gap(registration: str, places: float) -> tuple[float, float]:
+        services = {}
+        for service_id, svc in catalogue.services.items():
+            cap = svc.capacity
+            if isinstance(cap, Capacity) and cap.registration == "deadline":
+                svc = svc.model_copy(update={"capacity": cap.model_copy(update={"registration": registration})})
+            services[service_id] = svc
+        levers = Levers(places_factor={"u3_kita": {"all": places}, "kindertagespflege": {"all": places}})
+        model = PreventionChainModel("baseline", levers=levers, catalogue=replace(catalogue, services=services),
+                                     seed=5, scale=0.1, years=2, burn_in_years=1, params=params)
+        table = model.run().indicators()
+        row = table[(table["indicator"] == "u3_care_coverage") & (table["subgroup_type"] == "poverty")].set_index("subgroup")
+        return float(row.loc["not_poor", "value"] - row.loc["sgb2", "value"]), float(
+            table[(table["indicator"] == "u3_care_coverage") & (table["subgroup_type"] == "all")]["value"].iloc[0])
+
+    gap_deadline, coverage_deadline = u3_gap("deadline", 0.8)
+    gap_any_time, coverage_any_time = u3_gap("any_time", 0.8)
+    assert gap_deadline > gap_any_time + 0.01, (gap_deadline, gap_any_time)
+    assert coverage_deadline == pytest.approx(coverage_any_time, abs=0.01)  # the same places, handed out otherwise
+    ample_deadline, _ = u3_gap("deadline", 4.0)
+    ample_any_time, _ = u3_gap("any_time", 4.0)
+    assert abs(ample_deadline - ample_any_time) < 0.003, (ample_deadline, ample_any_time)
+
+
+def test_lotsen_reach_stops_growing_where_families_do_not_ask(params):
+    """60 Lotsen FTE reach the families 20 reach: the engine's capacity counters show the caseload
+    unused and nobody turned away, and the families in the age window who do not ask. Negative
+    control: with 1 FTE the caseload is full and families go without a contact."""
+    from sim.ui.compare_results import limit_of
+
+    def lotse(fte: float) -> pd.Series:
+        model = PreventionChainModel("baseline", levers=Levers(lotse_fte=fte), seed=2, scale=0.1, years=2,
+                                     burn_in_years=1, params=params)
+        table = model.run().capacity_table()
+        rows = table[table["service"] == "lotse"]
+        out = rows[["capacity", "used", "unserved", "not_asking"]].mean()
+        out["used_share"] = out["used"] / out["capacity"]
+        return out
+
+    twenty, sixty, one = lotse(20), lotse(60), lotse(1)
+    assert sixty["capacity"] == pytest.approx(3 * twenty["capacity"], rel=1e-6)
+    assert sixty["used"] == pytest.approx(twenty["used"], rel=0.02), (twenty["used"], sixty["used"])
+    assert sixty["unserved"] == 0 and sixty["used_share"] < 0.5 and sixty["not_asking"] > sixty["used"] / 2
+    assert limit_of(sixty).startswith("Nachfrage")
+    assert one["used_share"] > 0.95 and one["unserved"] > 10, one
+    assert limit_of(one).startswith("Kapazität: voll")

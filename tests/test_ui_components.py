@@ -19,7 +19,7 @@ from solara.server import kernel
 from solara.server.kernel_context import VirtualKernelContext
 
 from sim.compare import compare
-from sim.ui import budget, compare_page, explore, state
+from sim.ui import budget, compare_page, compare_results, explore, state
 
 TINY = {"scale": 0.01, "years": 2, "burn_in": 0}  # the standard levers start in 2027
 
@@ -193,9 +193,13 @@ def test_a_comparison_runs_in_the_background_and_shows_its_charts_with_numbers(r
     rc.find(v.Html, class_="vergleich-ergebnis").wait_for(timeout=60)
     result = state.latest()
     assert result.names == ["baseline", "lotsen"] and result.seeds == [0] and result.scale == 0.01
-    assert "synthetisches Düsseldorf · 1 Seeds" in page_text(rc)
+    assert "synthetisches Düsseldorf · 1 Seed ·" in page_text(rc)
     assert "Wirkung auf einen Blick" in page_text(rc)
     wait_for_chart(rc, "abstand_arm_nicht_arm")
+    # Why the Lotsen reach whom they reach: their caseload and what of it is used, in the scenario's row.
+    capacity = compare_results.capacity_table(result).set_index(["Szenario", "Angebot"])
+    lotse = capacity.loc[(result.titles["lotsen"], "Lotsin / Lotse (Geburtsklinik und Familienzentrum)")]
+    assert lotse["Kapazität"].endswith("Kontakte je Monat") and lotse["Grenze der Reichweite"]
 
 
 def test_a_running_comparison_can_be_cancelled_and_the_ui_stays_usable(render):
@@ -257,7 +261,7 @@ def test_budget_shows_costs_cost_per_child_and_offers_png_and_csv(render, tiny_c
     wait_for_chart(rc, "budget_angebote_jahre")
     wait_for_chart(rc, "kosten_wirkung")
     text = page_text(rc)
-    assert "Grafik als PNG" in text and "Tabelle als CSV" in text and "synthetisches Düsseldorf · 1 Seeds" in text
+    assert "Grafik als PNG" in text and "Tabelle als CSV" in text and "synthetisches Düsseldorf · 1 Seed ·" in text
     by_year = budget.cost_by_service_and_year(tiny_comparison)
     assert "Mehrkosten je Jahr ggü. Status quo (Mio. EUR)" in by_year.columns and (by_year.iloc[:, 2] >= 0).all()
     public = budget.cost_by_service_and_year(tiny_comparison, "public")

@@ -44,6 +44,9 @@ FAMILY_BENEFIT = "kinderzuschlag"
 FAR_PLACE_DISTANCE = 1.0  # extra distance barrier of a place in another Sozialraum of the Stadtbezirk: assumption
 SIMPLIFIED_APPLICATION = 0.4  # share of the application barrier left by a simplified procedure: assumption
 STATUS_INDEX = {"not_poor": 0, "low_income": 1, "sgb2": 2}
+# What a capacity-limited service did each month (children in the simulated sample, summed over the
+# months of a year): the columns of ServiceSystem.capacity_months.
+CAPACITY_USE = ("capacity", "used", "unserved", "not_asking")
 
 
 class ServiceSystem:
@@ -94,6 +97,8 @@ class ServiceSystem:
                                 if isinstance(svc.capacity, Capacity) and svc.capacity.alternative_to else [])
                              for service_id, svc in zip(self.ids, self.svc)]
         self.local_places = np.array([isinstance(svc.capacity, Capacity) and svc.capacity.fte is None for svc in self.svc])
+        self.registration_deadline = np.array([isinstance(svc.capacity, Capacity) and svc.capacity.registration == "deadline"
+                                               for svc in self.svc])
         self.pressure = np.zeros((S, self.n_sr), dtype=np.float32)
         self.pressure_changed = np.zeros(S, dtype=bool)
         self.cover = np.array([self.ids.index(svc.cost_covered_by) if svc.cost_covered_by else -1 for svc in self.svc])
@@ -113,6 +118,10 @@ class ServiceSystem:
         # Applicants for places in the last August allocation, per service and Sozialraum (what a
         # need-based allocation has to assess; sim.mechanisms.costs prices it).
         self.august_applicants = np.zeros((S, self.n_sr))
+        # Why a lever's reach stops growing: per year and service the capacity (cases at a time,
+        # monthly contacts or places), what of it was used, who asked and got nothing, and who
+        # was in the service's age and group but did not ask (CAPACITY_USE).
+        self.capacity_months = np.zeros((model.n_years_total, S, len(CAPACITY_USE)))
         self.set_levers(model.levers)
 
     def set_levers(self, lev) -> None:
@@ -219,10 +228,12 @@ class ServiceSystem:
             ok &= ch.dev[:, d] < self.model.params.development.need_threshold
         return ok
 
-    def takeup_probability(self, s: int, idx: np.ndarray, ctx: dict, far: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    def takeup_probability(self, s: int, idx: np.ndarray, ctx: dict, far: bool = False,
+                           early: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Take-up probability of service s for the children idx: the barrier load of
         sim.mechanisms.takeup summed barrier by barrier (only the barriers the service has).
-        With `far`, also the probability for a place elsewhere in the Stadtbezirk (else None)."""
+        With `far`, also the probability for a place elsewhere in the Stadtbezirk, with `early` the
+        probability of registering before the main allocation round (each None if not asked)."""
         ch = self.model.pop.children
         svc = self.svc[s]
         h = ch.hh[idx]
@@ -232,6 +243,7 @@ class ServiceSystem:
         sus = self.sus_by_traits[traits]
         load = np.zeros(idx.size, dtype=np.float32)
         lowered = None
+        information = None
         for b, weight in self.barrier_weights[s]:
             term = weight * sus[:, b]
             if b in (INFO, TRUST):
@@ -239,6 +251,8 @@ class ServiceSystem:
                     lowered = (1 - tp.outreach_strength * self.outreach_sr[sr]) * (
                         1 - tp.handover_strength * ch.handover[:, s][idx])
                 term = term * lowered
+                if b == INFO:
+                    information = term
             elif b == DIST:
                 term = term * self.supply_factor[s, sr]
             elif b == CAP:
@@ -250,10 +264,17 @@ class ServiceSystem:
             load += term
         need = svc.need_targeting * self.need_by_traits[traits] if svc.need_targeting else 0.0
         p = probability_from_load(self.base_logit[s], load, need)
+        p_early = None
+        if early:
+            # Registering before the deadline takes knowing the system early: a family registers
+            # early if it would take the place up even with its information barrier counted twice
+            # (the factor two is an assumption). Outreach and a warm handover lower that term too.
+            extra = information if information is not None else 0.0
+            p_early = probability_from_load(self.base_logit[s], load + extra, need)
         if not far:
-            return p, None
+            return p, None, p_early
         load += self.elasticity[DIST] * FAR_PLACE_DISTANCE * sus[:, DIST]
-        return p, probability_from_load(self.base_logit[s], load, need)
+        return p, probability_from_load(self.base_logit[s], load, need), p_early
 
     def _wants(self, s: int, candidates: np.ndarray, ctx: dict) -> np.ndarray:
         """The candidates who take service s up (rows, ascending)."""
@@ -276,10 +297,13 @@ class ServiceSystem:
         if rows.size:
             propensity = self.model.pop.propensity(s, rows)
             # For places also whether a place further away would be taken.
-            p, p_far = self.takeup_probability(s, rows, ctx, far=self.local_places[s])
+            p, p_far, p_early = self.takeup_probability(s, rows, ctx, far=self.local_places[s],
+                                                        early=self.registration_deadline[s])
             ch.takes_up[:, s][rows] = propensity < p
             if p_far is not None:
                 ch.takes_up_far[:, s][rows] = propensity < p_far
+            if p_early is not None:
+                ch.registers_early[:, s][rows] = propensity < p_early
             if self.cover[s] >= 0:
                 ch.cover_seen[:, s][rows] = ch.use[:, self.cover[s]][rows]
             pending[rows] = False
@@ -321,6 +345,13 @@ class ServiceSystem:
             hh = self.model.pop.households
             employed = hh.employed[h]
             key = 2.0 * employed + (employed & hh.single_parent[h])
+            if cap.registration == "deadline":
+                # The main round takes the families registered before its deadline first, then by
+                # employment; a family registered early for the alternative (one application) counts.
+                early = ch.registers_early[:, s][idx]
+                for other in self.alternatives[s]:
+                    early = early | ch.registers_early[:, other][idx]
+                key = key + 0.5 * early
         if cap.continuity_from:
             key = key + 100.0 * self._uses_any([self.ids.index(c) for c in cap.continuity_from])[idx]
         return key
@@ -371,15 +402,24 @@ class ServiceSystem:
                 self._step_places(s, t, ctx)
         self._record_contacts(t, ctx["age"])
 
+    def _count_capacity(self, s: int, t: int, capacity: float, used: int, unserved: int, not_asking: int) -> None:
+        self.capacity_months[t // 12, s] += (capacity, used, unserved, not_asking)
+
     def _step_once(self, s: int, t: int, ctx: dict, slots: float | None) -> None:
         ch = self.model.pop.children
         window = self._window(s, ctx, hold=False)
-        wants = self._wants(s, window & ~ch.ever[:, s], ctx)
+        open_ = window & ~ch.ever[:, s]
+        wants = self._wants(s, open_, ctx)
         if slots is not None:
             self.slot_carry[s] += slots
             free = np.array([int(self.slot_carry[s])])
+            asking = wants.size
             wants = wants[self._allocate(s, wants, np.zeros(wants.size, dtype=np.int64), free, ctx, t)]
-            self.slot_carry[s] -= wants.size
+            # The fraction of a contact is carried into the next month; whole contacts not asked
+            # for lapse (a counsellor's unused hours are not banked for later months).
+            self.slot_carry[s] = (self.slot_carry[s] - wants.size) % 1.0
+            self._count_capacity(s, t, slots, wants.size, asking - wants.size,
+                                 int(np.count_nonzero(open_)) - asking)
         until = ch.until[:, s]  # (a view: column slices of the tables write through)
         until[wants] = t + self.svc[s].contact_months
         ch.use[:, s] = ctx["alive"] & (until > t)
@@ -391,10 +431,14 @@ class ServiceSystem:
         clients = window & ch.use[:, s] & (until > t)
         free = np.array([max(int(capacity) - int(np.count_nonzero(clients)), 0)])
         wants = self._wants(s, window & ~clients, ctx)
+        asking = wants.size
         wants = wants[self._allocate(s, wants, np.zeros(wants.size, dtype=np.int64), free, ctx, t)]
         until[wants] = t + self.svc[s].contact_months
         clients[wants] = True
         ch.use[:, s] = clients
+        served = int(np.count_nonzero(clients))
+        self._count_capacity(s, t, int(capacity), served, asking - wants.size,
+                             int(np.count_nonzero(window)) - served - (asking - wants.size))
 
     def _step_places(self, s: int, t: int, ctx: dict) -> None:
         ch = self.model.pop.children
@@ -429,6 +473,8 @@ class ServiceSystem:
         waiting = ch.waiting[:, s]
         waiting[:] = False
         waiting[wants[~accepted]] = True
+        self._count_capacity(s, t, self.capacity[s].sum(), int(np.count_nonzero(place >= 0)), int(np.count_nonzero(~accepted)),
+                             int(np.count_nonzero(candidates)) - wants.size)
         if ctx["august"]:
             demand = np.bincount(groups, minlength=self.n_sr)
             self.august_applicants[s] = demand / self.model.scale

@@ -130,7 +130,7 @@ def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser
     start(page)
     result_row(page, "Lotsinnen und Lotsen")
     expect(page.locator(".vergleich-fertig")).to_be_in_viewport(timeout=10_000)  # the result comes into view
-    page.get_by_text("synthetisches Düsseldorf · 1 Seeds (gepaart) · 1 % der Stadt · 2 Jahre").first.wait_for()
+    page.get_by_text("synthetisches Düsseldorf · 1 Seed · 1 % der Stadt · 2 Jahre").first.wait_for()
     numbers_before = page.locator(RESULT).inner_text()
     chart_before = chart(page, "abstand_arm_nicht_arm").screenshot()
 

@@ -193,13 +193,14 @@ class Child(mesa.Agent):
         return self.age(t) >= AGE_OUT_MONTHS
 
     # ---- take-up ----------------------------------------------------------------------------
-    def takes_up(self, provider, extra_distance: float = 0.0) -> bool:
+    def takes_up(self, provider, extra_distance: float = 0.0, information_twice: bool = False) -> bool:
         """Does the child's fixed propensity lie below today's take-up probability?
 
         p = logistic(logit(base_rate) − Σ_b elasticity_b · intensity_b · susceptibility_b + targeting · need),
         where outreach and warm handovers lower information and trust, local supply lowers distance,
         last August's waiting list sets the capacity barrier and fee waivers (or BuT paying the fee)
-        lower the cost barrier.
+        lower the cost barrier. With `information_twice` the information barrier counts twice: a
+        family that would still take the place up registers before the main round's deadline.
         """
         hh = self.household
         sr = hh.sozialraum.index
@@ -208,6 +209,8 @@ class Child(mesa.Agent):
             term = weight * hh.susceptibility[b]
             if b in (INFO, TRUST):
                 term *= provider.left_by_outreach[sr] * (provider.left_by_handover if self.handover[provider.s] else 1.0)
+                if b == INFO and information_twice:
+                    term *= 2.0
             elif b == DIST:
                 term *= provider.supply_factor[sr]
             elif b == COST:

@@ -133,6 +133,9 @@ class ServiceProvider(mesa.Agent):
             key = hh.need
         else:  # employment first: working families, working single parents a little more
             key = 2.0 * hh.employed + (hh.employed and hh.single_parent)
+            if self.cap.registration == "deadline":  # within a rank, who registered before the deadline
+                providers = [self] + [self.model.providers[a] for a in self.alternatives]
+                key += 0.5 * any(child.takes_up(p, information_twice=True) for p in providers)
         if any(child.use[c] for c in self.continuity_from):
             key += 100.0
         return key
@@ -171,7 +174,7 @@ class ServiceProvider(mesa.Agent):
             lottery = {c: self.model.random.random() for c in applicants}
             if len(applicants) > int(self.slot_carry):
                 applicants = self.choose(applicants, int(self.slot_carry), lottery)
-            self.slot_carry -= len(applicants)
+            self.slot_carry = (self.slot_carry - len(applicants)) % 1.0  # whole contacts not asked for lapse
         for child in applicants:
             child.until[s] = t + self.svc.contact_months
         for child in self.model.children:
@@ -207,7 +210,8 @@ class ServiceProvider(mesa.Agent):
             if child.place[s] is not None:
                 occupied[child.place[s]] += 1
             elif (self.in_window(child, t) and all(child.place[a] is None for a in self.alternatives)
-                  and child.takes_up(self)):
+                  and (child.takes_up(self) or any(child.waiting[a] for a in self.alternatives))):
+                # (one application: a family waiting for the alternative takes a place here too)
                 applicants.append(child)
         free = [max(cap - n, 0) for cap, n in zip(self.places, occupied)]
         lottery = {c: model.random.random() for c in applicants}
