@@ -356,36 +356,55 @@ def test_a_family_waiting_for_tagespflege_takes_a_free_u3_kita_place(params):
     assert fewer_tp >= base - 0.01, (base, fewer_tp)
 
 
-def test_families_registered_before_the_deadline_get_u3_places_first(params):
-    """The Kita-Navigator's main round takes the families registered before its deadline first;
-    families with information barriers register later (their information barrier counts twice
-    for registering in time), so where places are short the poverty gap in U3 care widens. Against
-    the same city with registration at any time (same seed). Negative control: with places for
-    everyone the deadline decides nothing."""
+def test_families_registered_before_the_deadline_come_first_and_information_decides_who_registers(params):
+    """The Kita-Navigator's main round takes, within each priority rank, the families registered
+    before its deadline first; a family registers in time if it would take the place up with its
+    information barrier counted twice. On the engine's own path: SGB II families who want a U3 Kita
+    place register in time less often than families not in poverty, outreach in every quarter
+    (which lowers the information barrier) makes more of them register in time, and the priority key
+    puts an early registrant above a late one of the same rank and below the next rank. Negative
+    control: under registration at any time the key ignores the registration."""
     catalogue = load_catalogue()
 
-    def u3_gap(registration: str, places: float) -> tuple[float, float]:
+    def run(registration: str = "deadline", levers: Levers | None = None) -> PreventionChainModel:
         services = {}
         for service_id, svc in catalogue.services.items():
             cap = svc.capacity
             if isinstance(cap, Capacity) and cap.registration == "deadline":
                 svc = svc.model_copy(update={"capacity": cap.model_copy(update={"registration": registration})})
             services[service_id] = svc
-        levers = Levers(places_factor={"u3_kita": {"all": places}, "kindertagespflege": {"all": places}})
-        model = PreventionChainModel("baseline", levers=levers, catalogue=replace(catalogue, services=services),
-                                     seed=5, scale=0.1, years=2, burn_in_years=1, params=params)
-        table = model.run().indicators()
-        row = table[(table["indicator"] == "u3_care_coverage") & (table["subgroup_type"] == "poverty")].set_index("subgroup")
-        return float(row.loc["not_poor", "value"] - row.loc["sgb2", "value"]), float(
-            table[(table["indicator"] == "u3_care_coverage") & (table["subgroup_type"] == "all")]["value"].iloc[0])
+        return PreventionChainModel("baseline", levers=levers, catalogue=replace(catalogue, services=services),
+                                    seed=5, scale=0.1, years=1, burn_in_years=1, params=params).run()
 
-    gap_deadline, coverage_deadline = u3_gap("deadline", 0.8)
-    gap_any_time, coverage_any_time = u3_gap("any_time", 0.8)
-    assert gap_deadline > gap_any_time + 0.01, (gap_deadline, gap_any_time)
-    assert coverage_deadline == pytest.approx(coverage_any_time, abs=0.01)  # the same places, handed out otherwise
-    ample_deadline, _ = u3_gap("deadline", 4.0)
-    ample_any_time, _ = u3_gap("any_time", 4.0)
-    assert abs(ample_deadline - ample_any_time) < 0.003, (ample_deadline, ample_any_time)
+    def early_share(model: PreventionChainModel, status: int) -> float:
+        ch, hh = model.pop.children, model.pop.households
+        u3 = model.services.ids.index("u3_kita")
+        age = model.t - 1 - ch.birth
+        wants = ch.alive & (age >= 8) & (age <= 32) & ch.takes_up[:, u3] & (hh.status[ch.hh] == status)
+        return float(ch.registers_early[wants, u3].mean())
+
+    status_quo = run()
+    sgb2, not_poor = early_share(status_quo, 2), early_share(status_quo, 0)
+    assert not_poor > sgb2 + 0.1, (sgb2, not_poor)
+    outreach = run(levers=Levers(outreach_by_type={k: 1.0 for k in range(1, 6)}))
+    assert early_share(outreach, 2) > sgb2 + 0.03, (sgb2, early_share(outreach, 2))
+
+    def keys(model: PreventionChainModel, early: bool) -> np.ndarray:
+        system, ch, hh = model.services, model.pop.children, model.pop.households
+        u3 = system.ids.index("u3_kita")
+        rows = np.flatnonzero(ch.alive)
+        saved = ch.registers_early.copy()
+        ch.registers_early[:, :] = early
+        key = system._priority(u3, rows, system.context(model.t, system.household_key))
+        ch.registers_early[:, :] = saved
+        return key, hh.employed[ch.hh[rows]]
+
+    late_key, employed = keys(status_quo, False)
+    early_key, _ = keys(status_quo, True)
+    assert (early_key > late_key).all()
+    assert early_key[~employed].max() < late_key[employed].min()  # the deadline orders within a rank only
+    any_time = run("any_time")
+    assert np.array_equal(keys(any_time, True)[0], keys(any_time, False)[0])
 
 
 def test_lotsen_reach_stops_growing_where_families_do_not_ask(params):

@@ -346,8 +346,10 @@ class ServiceSystem:
             employed = hh.employed[h]
             key = 2.0 * employed + (employed & hh.single_parent[h])
             if cap.registration == "deadline":
-                # The main round takes the families registered before its deadline first, then by
-                # employment; a family registered early for the alternative (one application) counts.
+                # Within each rank the main round takes the families registered before its deadline
+                # first (Kita-Navigator: entries before 1 February count for August, see services.yaml);
+                # a family registered early for an alternative with the same deadline counts too (one
+                # application; Kindertagespflege has no deadline, so its flags stay False).
                 early = ch.registers_early[:, s][idx]
                 for other in self.alternatives[s]:
                     early = early | ch.registers_early[:, other][idx]

@@ -134,7 +134,8 @@ class ServiceProvider(mesa.Agent):
         else:  # employment first: working families, working single parents a little more
             key = 2.0 * hh.employed + (hh.employed and hh.single_parent)
             if self.cap.registration == "deadline":  # within a rank, who registered before the deadline
-                providers = [self] + [self.model.providers[a] for a in self.alternatives]
+                providers = [p for p in [self] + [self.model.providers[a] for a in self.alternatives]
+                             if p.cap.registration == "deadline"]
                 key += 0.5 * any(child.takes_up(p, information_twice=True) for p in providers)
         if any(child.use[c] for c in self.continuity_from):
             key += 100.0
