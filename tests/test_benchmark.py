@@ -33,6 +33,19 @@ def test_quick_benchmark_writes_every_figure_and_the_chart(tmp_path):
     assert report["sweep"]["runs"][0]["runs"] == 4  # 2 scenarios × 2 seeds, every one finished
     assert report["ui_default"]["median"]["first_chart_s"] <= report["ui_default"]["median"]["total_s"]
     assert report["machine_reference"]["median"]["total_s"] > 0
+    ui = report["ui_default"]["median"]
+    assert ui["first_chart_s"] <= ui["all_tabs_s"] <= ui["total_s"]
+    step = report["explore_step"]["median"]
+    assert 0 < step["step_s"] <= step["slowest_step_s"]
+    assert report["quarter_city"]["total_s"] > 0
+    # Every target of issues 16 and 17 is judged, against the day's machine reference where it is a time.
+    verdicts = report["verdicts"]
+    assert {"full city 18 + 6 years, × machine reference", "quarter city 4 + 6 years, × machine reference",
+            "full city: peak MiB", "UI default comparison: first chart, s (target for the day)",
+            "UI default comparison: every tab's chart, s (target for the day)",
+            "Erkunden: one Step at 2 %, s (target for the day)"} <= set(verdicts)
+    assert all(isinstance(v["met"], bool) for v in verdicts.values())
     table = bench.markdown_table(report)
-    for row in ("full city", "peak memory", "scaling exponent", "speed-up", "sweep throughput", "UI default", "machine reference"):
+    for row in ("full city", "peak memory", "scaling exponent", "speed-up", "sweep throughput", "UI default", "machine reference",
+                "quarter city", "Erkunden", "| target (issues 16 and 17) |"):
         assert row in table, row
