@@ -196,6 +196,9 @@ def test_a_comparison_runs_in_the_background_and_shows_its_charts_with_numbers(r
     assert "synthetisches Düsseldorf · 1 Seed ·" in page_text(rc)
     assert "Wirkung auf einen Blick" in page_text(rc)
     wait_for_chart(rc, "abstand_arm_nicht_arm")
+    # The other tabs' charts are drawn in the background with the result, before any tab is opened.
+    for name in ("kette_reichweite", "waermebild_raeume"):
+        wait_for_chart(rc, name)
     # Why the Lotsen reach whom they reach: their caseload and what of it is used, in the scenario's row.
     capacity = compare_results.capacity_table(result).set_index(["Szenario", "Angebot"])
     lotse = capacity.loc[(result.titles["lotsen"], "Lotsin / Lotse (Geburtsklinik und Familienzentrum)")]

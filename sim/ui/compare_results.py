@@ -215,7 +215,9 @@ def Results(c: Comparison):
                             "was er misst, Quelle": [INDICATOR_HELP_DE[i] for i in VERDICT_INDICATORS]}),
               classes=["vergleich-indikatoren"])
     Changes(c, state.before_latest())
-    with solara.lab.Tabs(lazy=True):
+    # Every tab is built with the result, so its chart is drawn in the background right away (one
+    # after the other, behind widgets._draw_lock; the first tab's first) and is there when opened.
+    with solara.lab.Tabs(lazy=False):
         with solara.lab.Tab("Abstand arm / nicht arm"):
             FigureWithTable(lambda: charts.gap_chart(c), gap_table(c), "abstand_arm_nicht_arm",
                             dependencies=[id(c)])
