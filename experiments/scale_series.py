@@ -18,7 +18,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim.paths import RESULTS  # noqa: E402
-from sim.collect import collect, seed_statistics, sweep_provenance  # noqa: E402
+from sim.collect import collect, sweep_provenance  # noqa: E402
+from sim.sweep_tables import seed_statistics  # noqa: E402
 from sim.results import write_csv, write_provenance  # noqa: E402
 from sim.sweep_charts import CITY, plt, save  # noqa: E402
 

@@ -23,19 +23,15 @@ from pathlib import Path
 import pandas as pd
 
 from sim.errors import InputError
-from sim.intervals import t_half_width
 from sim.results import atomic_directory, write_csv, write_parquet, write_provenance
+from sim.sweep_charts import sweep_charts
+from sim.sweep_tables import GAP_INDICATORS, seed_statistics, variant_columns
 from sim.yamlio import read_yaml
 
 SUMMARY_SUBGROUPS = ("all", "poverty", "sozialraum_typ", "stadtbezirk", "language")
 RUN_KEYS = ("scenario", "seed", "scale", "years", "burn_in_years")
 # Overrides already in RUN_KEYS, or that choose where a run ran rather than what it computed.
 NOT_A_SETTING = RUN_KEYS + ("scale.share", "experiment", "launcher", "out")
-GAP_INDICATORS = (
-    "u3_care_coverage", "kita_entry_before_36_months", "insufficient_german_at_school_entry",
-    "sports_club_member_at_school_entry", "ogs_participation", "but_social_participation_takeup",
-    "gymnasium_transition", "neet_at_18", "multiple_deprivation",
-)
 
 
 def find_runs(sweep_dir: Path) -> list[Path]:
@@ -79,31 +75,11 @@ def load_sweep(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
     return indicators, costs, pd.DataFrame(rows)
 
 
-def variant_columns(runs: pd.DataFrame) -> list[str]:
-    """The settings that tell variants apart (everything but the seed and the folder name)."""
-    return [c for c in runs.columns if c not in ("run", "seed", "annual_cost_eur", "run_seconds")]
-
-
-def seed_statistics(table: pd.DataFrame, by: list[str], value: str = "value") -> pd.DataFrame:
-    grouped = table.groupby(by, dropna=False, sort=False)[value]
-    out = grouped.agg(mean="mean", sd="std", n_seeds="count").reset_index()
-    half = t_half_width(out["sd"], out["n_seeds"])
-    out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
-    return out
-
-
 def summarise(indicators: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     keys = variant_columns(runs)
     table = indicators[indicators["subgroup_type"].isin(SUMMARY_SUBGROUPS)]
     table = table.astype({k: str for k in keys})
     return seed_statistics(table, keys + ["indicator", "subgroup_type", "subgroup"])
-
-
-def variant_label(row: pd.Series, keys: list[str], varying: list[str]) -> str:
-    shown = [k for k in keys if k in varying and k != "scenario"]
-    parts = [str(row["scenario"])] if "scenario" in keys else []
-    parts += [f"{k.split('.')[-1]}={row[k]}" for k in shown]
-    return " · ".join(parts) or "alle Läufe"
 
 
 def sweep_provenance(sweep_dir: Path, out_dir: Path) -> dict:
@@ -129,8 +105,6 @@ def collect(sweep_dir: Path, out_dir: Path | None = None, charts: bool = True) -
         write_csv(runs, tmp / "runs.csv")
         write_csv(summary, tmp / "summary.csv")
         if charts:
-            from sim.sweep_charts import sweep_charts
-
             sweep_charts(summary, runs, tmp / "charts")
         write_provenance(sweep_provenance(sweep_dir, out_dir), tmp / "provenance.yaml", fill_params=False)
     return out_dir

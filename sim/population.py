@@ -64,6 +64,16 @@ class CityArrays:
         return np.clip(self.sgb2_share / 0.64, 0, 1)
 
 
+def sgb2_exit_hazard(params, single_parent: np.ndarray, employed: np.ndarray) -> np.ndarray:
+    """Yearly hazard of leaving SGB II by the household's situation: single parents leave more
+    slowly (Lietzmann, IAB-Kurzbericht 12/2009), households with work faster (assumption);
+    the factors are demography.sgb2_exit_factor."""
+    d = params.demography
+    factor = np.where(single_parent, d.sgb2_exit_factor["single_parent"], 1.0) * np.where(
+        employed, d.sgb2_exit_factor["employed"], 1.0)
+    return np.minimum(d.sgb2_exit_per_year * factor, 0.99)
+
+
 class Population:
     """Households and children of the city, with the service states the mechanisms update."""
 
@@ -183,7 +193,6 @@ class Population:
     def _spell_age(self, rows: np.ndarray) -> np.ndarray:
         """Months these households have already spent in their current status (backward
         recurrence of a constant hazard: the household's own exit hazard from SGB II)."""
-        from sim.mechanisms.demography import sgb2_exit_hazard  # (demography imports this module)
         h, d = self.households, self.params.demography
         status = h.status[rows]
         yearly = np.where(status == STATUS_SGB2, sgb2_exit_hazard(self.params, h.single_parent[rows], h.employed[rows]),

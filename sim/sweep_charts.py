@@ -17,6 +17,7 @@ import pandas as pd  # noqa: E402
 
 from sim.indicators import INDICATOR_LABELS_DE  # noqa: E402
 from sim.results import write_figure  # noqa: E402
+from sim.sweep_tables import GAP_INDICATORS, seed_statistics, variant_columns  # noqa: E402
 
 CITY = "synthetisches Düsseldorf"
 
@@ -34,7 +35,6 @@ def save(fig, folder: Path, name: str) -> list[Path]:
 
 
 def _labels(table: pd.DataFrame, runs: pd.DataFrame) -> pd.Series:
-    from sim.collect import variant_columns
 
     keys = [k for k in variant_columns(runs) if k in table.columns]
     varying = [k for k in keys if runs[k].astype(str).nunique() > 1]
@@ -81,7 +81,6 @@ def gap_chart(summary: pd.DataFrame, runs: pd.DataFrame, indicators) -> plt.Figu
 
 
 def cost_chart(runs: pd.DataFrame) -> plt.Figure:
-    from sim.collect import seed_statistics, variant_columns
 
     keys = variant_columns(runs)
     table = seed_statistics(runs.astype({k: str for k in keys}), keys, "annual_cost_eur")
@@ -100,7 +99,6 @@ def cost_chart(runs: pd.DataFrame) -> plt.Figure:
 
 
 def sweep_charts(summary: pd.DataFrame, runs: pd.DataFrame, folder: Path) -> list[Path]:
-    from sim.collect import GAP_INDICATORS
 
     paths = save(gap_chart(summary, runs, GAP_INDICATORS), folder, "abstand_je_variante")
     paths += save(cost_chart(runs), folder, "kosten_je_variante")

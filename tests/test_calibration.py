@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import charts, collect, report, run
+from sim import charts, report, run, sweep_tables
 from sim.calibrate import calibration_table, load_bands, plausibility_table, run_baseline
 from sim.indicators import HEADLINE_INDICATORS
 from sim.model import PreventionChainModel
@@ -24,7 +24,7 @@ def status_quo():
 
 
 @pytest.mark.parametrize("headlines", [report.KEY_INDICATORS, run.SUMMARY_INDICATORS, charts.GAP_INDICATORS,
-                                       collect.GAP_INDICATORS, citymap.COMPARISON_MEASURES])
+                                       sweep_tables.GAP_INDICATORS, citymap.COMPARISON_MEASURES])
 def test_every_headline_indicator_is_one_with_a_band(headlines):
     assert set(headlines) <= set(HEADLINE_INDICATORS), set(headlines) - set(HEADLINE_INDICATORS)
 

@@ -21,6 +21,7 @@ from sim.population import (
     STATUS_NOT_POOR,
     STATUS_SGB2,
     Population,
+    sgb2_exit_hazard,
 )
 
 
@@ -43,16 +44,6 @@ def _close_empty_households(pop: Population) -> None:
     ch, hh = pop.children, pop.households
     members = np.bincount(ch.hh.take(np.flatnonzero(ch.alive)), minlength=hh.n)
     hh.alive &= members > 0
-
-
-def sgb2_exit_hazard(params, single_parent: np.ndarray, employed: np.ndarray) -> np.ndarray:
-    """Yearly hazard of leaving SGB II by the household's situation: single parents leave more
-    slowly (Lietzmann, IAB-Kurzbericht 12/2009), households with work faster (assumption);
-    the factors are demography.sgb2_exit_factor."""
-    d = params.demography
-    factor = np.where(single_parent, d.sgb2_exit_factor["single_parent"], 1.0) * np.where(
-        employed, d.sgb2_exit_factor["employed"], 1.0)
-    return np.minimum(d.sgb2_exit_per_year * factor, 0.99)
 
 
 def sgb2_share_by_family(city, params) -> np.ndarray:

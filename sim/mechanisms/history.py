@@ -142,10 +142,10 @@ def donor_pool(model) -> DonorPool:
         except Exception:  # a damaged cache file is made again
             data = None
     if data is None:
-        from sim.model import PreventionChainModel  # the donor run is a model of its own
-        donor_run = PreventionChainModel("baseline", city=model.city, catalogue=model.catalogue, params=model.params,
-                                         seed=DONOR_SEED, scale=DONOR_SCALE, years=1, burn_in_years=DONOR_YEARS - 1,
-                                         history="norm_only")
+        # The donor run is a model of its own, of the same kind (no import of sim.model here: it imports us).
+        donor_run = type(model)("baseline", city=model.city, catalogue=model.catalogue, params=model.params,
+                                seed=DONOR_SEED, scale=DONOR_SCALE, years=1, burn_in_years=DONOR_YEARS - 1,
+                                history="norm_only")
         data = record_donors(donor_run.run())
         if on_disk:
             _write_atomic(path, data)
