@@ -13,7 +13,8 @@ from collections import defaultdict
 
 import mesa
 
-from sim.mechanisms.services import FAR_PLACE_DISTANCE, SIMPLIFIED_APPLICATION
+from sim.mechanisms.decisions import FAR_PLACE_DISTANCE
+from sim.mechanisms.services import SIMPLIFIED_APPLICATION
 from sim.mechanisms.takeup import APPLY, COVERED_COST_SHARE, INFO, LANG, TRUST
 from sim.params import BARRIERS, DEVELOPMENT_DOMAINS
 from sim.population import AUGUST
