@@ -109,13 +109,23 @@ def cost_effect_chart(c: Comparison):
         # The effect's interval is the difference's interval mirrored.
         eff_err = np.nan_to_num(np.vstack([row["ci_high"].to_numpy() - row["mean"].to_numpy(),
                                            row["mean"].to_numpy() - row["ci_low"].to_numpy()]))
-        mask = efficient(cost, effect)
         ax.errorbar(cost, effect, xerr=cost_err, yerr=eff_err, fmt="none", ecolor="0.6", capsize=3, zorder=1)
-        ax.scatter(cost[~mask], effect[~mask], s=110, facecolors="white", edgecolors="tab:blue", linewidths=2,
-                   zorder=2, label="nicht effizient")
-        ax.scatter(cost[mask], effect[mask], s=140, color="tab:green", zorder=3, label="effizient (nicht übertroffen)")
-        order = np.argsort(cost[mask])
-        ax.plot(cost[mask][order], effect[mask][order], color="tab:green", linewidth=1.5, zorder=2)
+        if np.allclose(np.nan_to_num(effect), 0) and not eff_err.any():
+            # No scenario changed this outcome in any seed: in these years no child who grew up with
+            # a lever has reached it. Efficiency would then rank by cost alone, so it is not shown.
+            ax.scatter(cost, effect, s=110, facecolors="white", edgecolors="0.4", linewidths=2, zorder=2)
+            ax.text(0.5, 0.75, "keine Änderung gemessen: in diesen Jahren\nhat kein Szenario dieses Ergebnis verändert.\n"
+                    "Wirkungen bei der Schuleingangsuntersuchung\nzeigen sich erst etwa sechs Jahre nach dem\n"
+                    "Start eines Hebels; Effizienz nicht bewertet.", transform=ax.transAxes, ha="center", va="center",
+                    fontsize=12, bbox={"facecolor": "white", "edgecolor": "0.5"})
+        else:
+            mask = efficient(cost, effect)
+            ax.scatter(cost[~mask], effect[~mask], s=110, facecolors="white", edgecolors="tab:blue", linewidths=2,
+                       zorder=2, label="nicht effizient")
+            ax.scatter(cost[mask], effect[mask], s=140, color="tab:green", zorder=3, label="effizient (nicht übertroffen)")
+            order = np.argsort(cost[mask])
+            ax.plot(cost[mask][order], effect[mask][order], color="tab:green", linewidth=1.5, zorder=2)
+            ax.legend(loc="lower right")
         for k in range(len(c.names)):  # numbers, not names: points near zero would overlap
             ax.annotate(str(k + 1), (cost[k], effect[k]), textcoords="offset points", xytext=(7, 5), fontsize=12,
                         fontweight="bold")
@@ -125,7 +135,6 @@ def cost_effect_chart(c: Comparison):
         ax.set_ylabel(label, fontsize=12)
         ax.xaxis.set_major_formatter(GermanTicks())
         ax.yaxis.set_major_formatter(GermanTicks())
-        ax.legend(loc="lower right")
     key = "\n".join(f"{k + 1}  {_short(c, name, 40)}" for k, name in enumerate(c.names))
     fig.text(0.76, 0.5, key, va="center", fontsize=12, family="DejaVu Sans")
     _header(fig, c, "Kosten und Wirkung: welche Szenarien lohnen sich?")

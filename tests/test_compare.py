@@ -174,6 +174,22 @@ def test_the_budget_chart_shows_each_scenario_s_difference_by_cost_line_in_three
     assert u3_bar.get_width() > 0.01 and to_hex(u3_bar.get_facecolor()) == charts.EXTRA_COST_COLOR
 
 
+def test_the_cost_effect_chart_ranks_no_scenario_when_no_outcome_changed():
+    """A copy of the status quo changes nothing: the chart says so and marks nothing as (not)
+    efficient, instead of ranking by cost alone. Negative control: the fixture's levers change
+    outcomes, and there the efficiency legend is drawn."""
+    nothing = compare([BASELINE, COPY], [0], workers=1, progress=False, **SMALL)
+    texts = " ".join(t.get_text() for ax in charts.cost_effect_chart(nothing).axes for t in ax.texts)
+    assert texts.count("keine Änderung gemessen") == 2 and "effizient" not in texts.replace("Effizienz", "")
+    legends = [ax.get_legend() for ax in charts.cost_effect_chart(nothing).axes]
+    assert all(legend is None for legend in legends)
+
+
+def test_the_cost_effect_chart_marks_efficient_scenarios_where_outcomes_changed(comparison):
+    fig = charts.cost_effect_chart(comparison)
+    assert any(ax.get_legend() is not None for ax in fig.axes)
+
+
 def test_the_report_folder_is_complete_or_absent(comparison, tmp_path, monkeypatch):
     out = report.write_report(comparison, tmp_path / "report", {"test": True})
     for name in ("bericht.html", "bericht.pdf", "comparison.csv", "costs.csv", "paths.csv", "cost_effectiveness.csv",
