@@ -13,7 +13,7 @@ Every figure is the median over repeats, and every timed run happens in a fresh 
   minutes, depending on the day's speed of the machine);
 - sweep throughput: runs per minute of `python -m sim.run -m ...` with the joblib launcher;
 - a quarter-city run of 4 + 6 years, the size of one calibration run;
-- the UI's default comparison (sim/ui/state.py): sim.compare.compare, then the charts of the
+- the UI's default comparison (sim/ui/state.py): sim.analysis.compare.compare, then the charts of the
   results page's tabs and of the Budget page, headless;
 - one Step on the Erkunden page at its 2 % sample: the model's month and the page's two charts;
 - a machine reference: a fixed numpy workload, to set figures of different days against the
@@ -73,7 +73,7 @@ def peak_mib() -> float:
 
 def child_engine(scale: float, years: int, burn_in_years: int) -> dict:
     t0 = time.perf_counter()
-    from sim.model import PreventionChainModel
+    from sim.engine.model import PreventionChainModel
     t1 = time.perf_counter()
     model = PreventionChainModel("baseline", seed=0, scale=scale, years=years, burn_in_years=burn_in_years)
     t2 = time.perf_counter()
@@ -88,7 +88,7 @@ def child_side_by_side(scale: float, years: int, burn_in_years: int) -> dict:
     """Engine and per-agent reference, same size, same process, one after the other."""
     sys.path.insert(0, str(REPO / "tests"))
     from reference import ReferenceModel
-    from sim.model import PreventionChainModel
+    from sim.engine.model import PreventionChainModel
 
     out = {}
     for name, cls in (("engine", PreventionChainModel), ("reference", ReferenceModel)):
@@ -108,9 +108,9 @@ def child_ui_default() -> dict:
     """The UI's default comparison (lotsen against the status quo), computed and charted headless."""
     import matplotlib
     matplotlib.use("Agg")
-    from sim import charts
-    from sim.compare import compare
-    from sim.scenario import load_scenario
+    from sim.analysis import charts
+    from sim.analysis.compare import compare
+    from sim.inputs.scenario import load_scenario
     from sim.ui import state
 
     settings = state.RunSettings(scale=float(state.DEFAULT_SCALE_PERCENT) / 100, seeds=int(state.DEFAULT_SEEDS),
@@ -152,9 +152,9 @@ def child_explore_step(steps: int = 12) -> dict:
     charts the page draws after it (monthly series and the live map), as the page does them."""
     import matplotlib
     matplotlib.use("Agg")
-    from sim.model import PreventionChainModel
+    from sim.engine.model import PreventionChainModel
     from sim.ui import explore, scenario_store, state
-    from sim.levers import Levers
+    from sim.inputs.levers import Levers
 
     t0 = time.perf_counter()
     model = PreventionChainModel(**explore.model_params("baseline", scenario_store.scenario("baseline").levers or Levers(),
@@ -274,8 +274,8 @@ def chart(report: dict, path: Path) -> None:
     import numpy as np
     from matplotlib import ticker
 
-    from sim.de_format import de
-    from sim.results import write_figure
+    from sim.analysis.de_format import de
+    from sim.analysis.results import write_figure
 
     scaling = report["scaling"]["points"]
     n = [p["children_start"] for p in scaling]
@@ -335,7 +335,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", type=Path, default=RESULTS / "benchmarks.json")
     parser.add_argument("--table", action="store_true", help="print the README table from an existing benchmarks.json and stop")
     args = parser.parse_args(argv)
-    from sim.results import write_text  # (here, not at the top: the timed children import only what they time)
+    from sim.analysis.results import write_text  # (here, not at the top: the timed children import only what they time)
 
     if args.table:
         report = json.loads(args.out.read_text())

@@ -22,12 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim.paths import RESULTS  # noqa: E402
 from sim.collect import collect, sweep_provenance  # noqa: E402
-from sim.indicators import INDICATOR_LABELS_DE  # noqa: E402
-from sim.model import PreventionChainModel  # noqa: E402
-from sim.params import ModelParams  # noqa: E402
-from sim.results import write_csv, write_provenance, write_yaml  # noqa: E402
-from sim.sweep_charts import CITY, plt, save  # noqa: E402
-from sim.yamlio import safe_load  # noqa: E402
+from sim.analysis.indicators import INDICATOR_LABELS_DE  # noqa: E402
+from sim.engine.model import PreventionChainModel  # noqa: E402
+from sim.inputs.params import ModelParams  # noqa: E402
+from sim.analysis.results import write_csv, write_provenance, write_yaml  # noqa: E402
+from sim.sweeps.sweep_charts import CITY, plt, save  # noqa: E402
+from sim.inputs.yamlio import safe_load  # noqa: E402
 
 
 def pareto_mask(cost: np.ndarray, gain: np.ndarray) -> np.ndarray:
@@ -59,7 +59,7 @@ def analyse(sweep_dir: Path) -> Path:
     indicators = pd.read_parquet(collected / "runs.parquet")
     record = safe_load(next(sweep_dir.rglob("result/config.yaml")).read_text(encoding="utf-8"))
     indicator = record["objective"]["indicator"]
-    current = sweep_dir / "sweep_config.yaml"  # written at the end of the sweep (sim.sweep_hooks)
+    current = sweep_dir / "sweep_config.yaml"  # written at the end of the sweep (sim.sweeps.sweep_hooks)
     settings = safe_load(current.read_text(encoding="utf-8")) if current.exists() else record
     budget = float((settings.get("budget") or {}).get("extra_eur_per_year", 0))
     base_ind, base_cost = baseline_run(record)

@@ -32,10 +32,10 @@ from tqdm.auto import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim.calibrate import calibration_table, checked_target_ids, run_baseline  # noqa: E402
-from sim.params import FITTED_PATH, ModelParams, load_params, params_from_dict, set_by_path  # noqa: E402
+from sim.inputs.params import FITTED_PATH, ModelParams, load_params, params_from_dict, set_by_path  # noqa: E402
 from sim.paths import RESULTS  # noqa: E402
-from sim.results import write_text  # noqa: E402
-from sim.services import load_catalogue  # noqa: E402
+from sim.analysis.results import write_text  # noqa: E402
+from sim.inputs.services import load_catalogue  # noqa: E402
 
 JOURNAL = RESULTS / "fit_journal.jsonl"
 # Why a parameter may sit at its bound (written into fitted.yaml when it does).
@@ -176,7 +176,7 @@ def main(argv=None) -> None:
     x0 = start_vector(load_params())  # start from the last fit (or the defaults)
     previous = yaml.safe_load(args.out.read_text()) if args.out.exists() else {}
     started_from = (f"the fit of {previous.get('fitted_on')} ({previous.get('command')})"
-                    if previous.get("fitted_on") else "the declared defaults of sim/params.py")
+                    if previous.get("fitted_on") else "the declared defaults of sim/inputs/params.py")
     lower = np.array([b[0] for _, _, b, _ in FREE])
     upper = np.array([b[1] for _, _, b, _ in FREE])
     x0 = np.clip(x0, lower + 1e-6, upper - 1e-6)

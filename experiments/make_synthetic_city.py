@@ -47,7 +47,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(REPO_ROOT))
 
-from sim.city import AGE_BANDS, REQUIRED_COLUMNS, SHARE_COLUMNS, load_city  # noqa: E402
+from sim.inputs.city import AGE_BANDS, REQUIRED_COLUMNS, SHARE_COLUMNS, load_city  # noqa: E402
 
 SEED = 20240917
 N_SOZIALRAEUME = 170

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.indicators import HEADLINE_INDICATORS
-from sim.model import PreventionChainModel
-from sim.levers import Levers
+from sim.analysis.indicators import HEADLINE_INDICATORS
+from sim.engine.model import PreventionChainModel
+from sim.inputs.levers import Levers
 from sim.paths import RESULTS
-from sim.results import write_csv, write_provenance
-from sim.services import DATA_DIR
+from sim.analysis.results import write_csv, write_provenance
+from sim.inputs.services import DATA_DIR
 
 TARGETS_PATH = DATA_DIR / "calibration_targets.csv"
 ADDED_TARGETS_PATH = DATA_DIR / "added_targets.csv"

@@ -10,3 +10,4 @@ CONF = REPO / "conf"
 SCENARIOS = REPO / "scenarios"
 RESULTS = REPO / "results"
 FITTED_PARAMS = CONF / "params" / "fitted.yaml"
+DATA = Path(__file__).resolve().parent / "data"  # the package's data: city, catalogue, targets, unit costs

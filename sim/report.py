@@ -25,15 +25,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import charts
-from sim.compare import (AVOIDED_CASE, BASELINE, DISCOUNT_RATE, OUTCOMES, PLANNING_PERIODS, REACH, STANDARD_SET,
+from sim.analysis import charts
+from sim.analysis.compare import (AVOIDED_CASE, BASELINE, DISCOUNT_RATE, OUTCOMES, PLANNING_PERIODS, REACH, STANDARD_SET,
                          VERDICT_RATIO, Comparison, compare)
-from sim.de_format import de, de_interval
-from sim.indicators import INDICATOR_LABELS_DE
-from sim.model import MAX_SCALE
+from sim.analysis.de_format import de, de_interval
+from sim.analysis.indicators import INDICATOR_LABELS_DE
+from sim.engine.model import MAX_SCALE
 from sim.paths import RESULTS
-from sim.results import atomic_directory, write_csv, write_parquet, write_provenance, write_text
-from sim.services import load_unit_costs
+from sim.analysis.results import atomic_directory, write_csv, write_parquet, write_provenance, write_text
+from sim.inputs.services import load_unit_costs
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

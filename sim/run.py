@@ -7,7 +7,7 @@
     python -m sim.run --scenario lotsen --seed 3 --scale 0.25        # the earlier flags still work
 
 Configuration: conf/ (groups city, scenario, scale, parameters, launcher, experiment; schema and
-checks in sim/hydra_conf.py). A single run writes to results/runs/<scenario>_seed<seed>/result/,
+checks in sim/sweeps/hydra_conf.py). A single run writes to results/runs/<scenario>_seed<seed>/result/,
 a sweep to results/multirun/<time or experiment>/<overrides>/result/: indicators.csv (tidy, one
 row per indicator and subgroup, reported years pooled), indicators_by_year.csv, costs.csv (EUR per
 cost line, year, Sozialraumtyp and payer), indicators.parquet and costs.parquet (the same, tidy Parquet),
@@ -30,15 +30,15 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from sim.city import load_city
-from sim.de_format import de
-from sim.hydra_conf import check_run, objective_value
-from sim.indicators import INDICATOR_LABELS_DE
-from sim.model import PreventionChainModel
+from sim.inputs.city import load_city
+from sim.analysis.de_format import de
+from sim.sweeps.hydra_conf import check_run, objective_value
+from sim.analysis.indicators import INDICATOR_LABELS_DE
+from sim.engine.model import PreventionChainModel
 from sim.paths import CONF, RESULTS
-from sim.results import atomic_directory, write_csv, write_parquet, write_provenance, write_yaml
-from sim.errors import InputError
-from sim.yamlio import read_yaml
+from sim.analysis.results import atomic_directory, write_csv, write_parquet, write_provenance, write_yaml
+from sim.inputs.errors import InputError
+from sim.inputs.yamlio import read_yaml
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from hypothesis import settings
 
-from sim.levers import TRANSITIONS, Levers
-from sim.model import PreventionChainModel
-from sim.params import ModelParams, load_params
+from sim.inputs.levers import TRANSITIONS, Levers
+from sim.engine.model import PreventionChainModel
+from sim.inputs.params import ModelParams, load_params
 
 # Property tests draw new examples on every local run; CI (.ci/run) draws the same ones each
 # time, so that a red CI run names a failure anyone can repeat.

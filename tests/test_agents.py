@@ -6,10 +6,10 @@ import mesa
 import numpy as np
 import pytest
 
-from sim.agents import Child, Household
-from sim.model import PreventionChainModel
-from sim.population import AGE_OUT_MONTHS, STATUS_NAMES
-from sim.params import DEVELOPMENT_DOMAINS
+from sim.engine.agents import Child, Household
+from sim.engine.model import PreventionChainModel
+from sim.engine.population import AGE_OUT_MONTHS, STATUS_NAMES
+from sim.inputs.params import DEVELOPMENT_DOMAINS
 
 
 @pytest.fixture(scope="module")

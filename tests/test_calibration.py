@@ -11,10 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import charts, report, run, sweep_tables
+from sim import report, run
+from sim.analysis import charts
+from sim.sweeps import sweep_tables
 from sim.calibrate import calibration_table, load_bands, plausibility_table, run_baseline
-from sim.indicators import HEADLINE_INDICATORS
-from sim.model import PreventionChainModel
+from sim.analysis.indicators import HEADLINE_INDICATORS
+from sim.engine.model import PreventionChainModel
 from sim.ui import citymap
 
 

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.errors import InputError
-from sim.levers import Levers
-from sim.model import PreventionChainModel
-from sim.services import DEFAULT_CATALOGUE, PHASES, UNIT_COSTS, load_catalogue
+from sim.inputs.errors import InputError
+from sim.inputs.levers import Levers
+from sim.engine.model import PreventionChainModel
+from sim.inputs.services import DEFAULT_CATALOGUE, PHASES, UNIT_COSTS, load_catalogue
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / ".." / "shared" / "reference"
@@ -207,4 +207,4 @@ def test_no_module_of_the_package_imports_itself_round_a_circle():
         return None
 
     assert circle(graph) is None, circle(graph)
-    assert circle({**graph, "sim.population": graph["sim.population"] | {"sim.mechanisms.demography"}}) is not None
+    assert circle({**graph, "sim.engine.population": graph["sim.engine.population"] | {"sim.engine.mechanisms.demography"}}) is not None

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.city import (
+from sim.inputs.city import (
     AGE_BANDS,
     COUNT_COLUMNS,
     DEFAULT_CITY_PATH,
@@ -26,7 +26,7 @@ from sim.city import (
     load_city,
     validate_table,
 )
-from sim.errors import InputError
+from sim.inputs.errors import InputError
 
 GENERATOR_PATH = Path(__file__).resolve().parents[1] / "experiments" / "make_synthetic_city.py"
 NORTH = {"Angermund", "Kaiserswerth", "Wittlaer", "Himmelgeist", "Kalkum", "Lohausen", "Itter", "Hubbelrath"}

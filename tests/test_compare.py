@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import charts, report
-from sim.compare import BASELINE, STANDARD_SET, Cancelled, compare, resolve
-from sim.levers import Levers
-from sim.scenario import SCENARIO_DIR, Scenario, load_scenario
+from sim import report
+from sim.analysis import charts
+from sim.analysis.compare import BASELINE, STANDARD_SET, Cancelled, compare, resolve
+from sim.inputs.levers import Levers
+from sim.inputs.scenario import SCENARIO_DIR, Scenario, load_scenario
 
 SMALL = {"scale": 0.05, "years": 3, "burn_in": 1}
 SEEDS = [0, 1, 2]
@@ -115,7 +116,7 @@ def test_costs_add_up(comparison):
 
 
 def test_a_budget_neutral_shift_keeps_the_places(comparison):
-    from sim.city import load_city
+    from sim.inputs.city import load_city
 
     city = load_city()
     typ = city.table["sozialraum_typ"].to_numpy()
@@ -228,7 +229,7 @@ def test_efficient_scenarios_are_those_nobody_beats():
 
 
 def test_bad_scenarios_stop_before_anything_runs():
-    from sim.errors import InputError
+    from sim.inputs.errors import InputError
 
     with pytest.raises(InputError, match="not found"):
         resolve(["baseline", "gibt_es_nicht"])

@@ -1,10 +1,10 @@
 """Broken and hostile input for every loader ends in one clear InputError, never a traceback or a run.
 
 Each property test generates input a planner could type by mistake, or someone could craft on
-purpose, and feeds it to the loader the tool uses: scenario files (sim.scenario), the YAML reader
-behind every file (sim.yamlio: scenarios, the service catalogue, the parameter file), Sozialraum
-tables (sim.city), the service catalogue and its unit costs (sim.services), and the configuration
-of a run or sweep (sim.hydra_conf.check_run, and `python -m sim.run` itself).
+purpose, and feeds it to the loader the tool uses: scenario files (sim.inputs.scenario), the YAML reader
+behind every file (sim.inputs.yamlio: scenarios, the service catalogue, the parameter file), Sozialraum
+tables (sim.inputs.city), the service catalogue and its unit costs (sim.inputs.services), and the configuration
+of a run or sweep (sim.sweeps.hydra_conf.check_run, and `python -m sim.run` itself).
 
 "Clear" means: an `InputError` whose message starts with the file (or the configuration) and names
 the field, and the row where there is one, with the allowed values where they are a short list.
@@ -31,14 +31,14 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from sim.city import (CODE_COLUMNS, COUNT_COLUMNS, DEFAULT_CITY_PATH, REQUIRED_COLUMNS, SHARE_COLUMNS,
+from sim.inputs.city import (CODE_COLUMNS, COUNT_COLUMNS, DEFAULT_CITY_PATH, REQUIRED_COLUMNS, SHARE_COLUMNS,
                       load_city)
-from sim.errors import InputError
-from sim.levers import Levers
-from sim.params import ModelParams, load_params
-from sim.scenario import TOP_LEVEL_KEYS, load_scenario
-from sim.services import DEFAULT_CATALOGUE, UNIT_COSTS, Service, load_catalogue, load_unit_costs
-from sim.yamlio import MAX_VALUES
+from sim.inputs.errors import InputError
+from sim.inputs.levers import Levers
+from sim.inputs.params import ModelParams, load_params
+from sim.inputs.scenario import TOP_LEVEL_KEYS, load_scenario
+from sim.inputs.services import DEFAULT_CATALOGUE, UNIT_COSTS, Service, load_catalogue, load_unit_costs
+from sim.inputs.yamlio import MAX_VALUES
 
 REPO = Path(__file__).resolve().parents[1]
 FEW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -625,7 +625,7 @@ RUN_SETTINGS = {"seed": (0, 2**32 - 1), "scale.share": (0.001, 3.0), "years": (1
 
 
 def check(config: dict, key: str):
-    from sim.hydra_conf import SOURCE, check_run
+    from sim.sweeps.hydra_conf import SOURCE, check_run
 
     with pytest.raises(InputError) as err:
         check_run(config)
@@ -656,7 +656,7 @@ def test_an_override_out_of_range_names_the_key_before_anything_runs(composed, d
                        st.dictionaries(st.text(max_size=5), st.integers(), max_size=2)))
 def test_an_override_of_the_wrong_type_names_the_key(composed, key, value):
     config = with_value(composed, key, value)
-    from sim.hydra_conf import check_run
+    from sim.sweeps.hydra_conf import check_run
 
     try:
         check_run(config)
@@ -686,7 +686,7 @@ def test_an_unknown_parameter_lever_or_service_name_is_refused_with_the_key(comp
         config = with_value(composed, f"{group}.{path[0]}", {"all": 1.1})
         key = f"{group}.{path[0]}"
     try:
-        from sim.hydra_conf import check_run
+        from sim.sweeps.hydra_conf import check_run
 
         check_run(config)
     except InputError as err:

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from sim.errors import InputError
-from sim.hydra_conf import check_run
-from sim.model import PreventionChainModel
+from sim.inputs.errors import InputError
+from sim.sweeps.hydra_conf import check_run
+from sim.engine.model import PreventionChainModel
 from sim.run import CONF_DIR, hydra_arguments
 
 REPO = Path(__file__).resolve().parent.parent
@@ -128,7 +128,7 @@ def test_collected_table_matches_the_single_runs(joblib_sweep):
 
 
 def test_each_run_keeps_its_configuration_and_seed(joblib_sweep):
-    from sim.yamlio import safe_load
+    from sim.inputs.yamlio import safe_load
 
     results = sorted(joblib_sweep.glob("*/result"))
     assert len(results) == 4

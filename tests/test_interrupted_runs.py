@@ -20,12 +20,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import sim.results
+import sim.analysis.results
 from sim.collect import find_runs, load_sweep
-from sim.errors import InputError
-from sim.results import atomic_directory, write_csv
+from sim.inputs.errors import InputError
+from sim.analysis.results import atomic_directory, write_csv
 from sim.run import finished
-from sim.yamlio import read_yaml
+from sim.inputs.yamlio import read_yaml
 
 RUN_FILES = ("indicators.csv", "indicators_by_year.csv", "costs.csv", "school_entry.parquet", "monthly.csv",
              "indicators.parquet", "costs.parquet", "config.yaml", "provenance.yaml")
@@ -212,7 +212,7 @@ def test_a_file_write_that_fails_leaves_the_old_file(tmp_path, monkeypatch):
         Path(target).write_text("cost_eur\n1", encoding="utf-8")  # half a table, then the process dies
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sim.results.pa_csv, "write_csv", exploding)
+    monkeypatch.setattr(sim.analysis.results.pa_csv, "write_csv", exploding)
     with pytest.raises(KeyboardInterrupt):
         write_csv(pd.DataFrame({"cost_eur": [2.0]}), path)
     assert pd.read_csv(path)["cost_eur"].tolist() == [1.0]

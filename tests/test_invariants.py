@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from sim.levers import TRANSITIONS, Levers
-from sim.mechanisms.services import ServiceSystem
-from sim.mechanisms.takeup import household_key, probability_from_load
-from sim.model import PreventionChainModel
-from sim.params import ModelParams, load_params
-from sim.services import Capacity
+from sim.inputs.levers import TRANSITIONS, Levers
+from sim.engine.mechanisms.services import ServiceSystem
+from sim.engine.mechanisms.takeup import household_key, probability_from_load
+from sim.engine.model import PreventionChainModel
+from sim.inputs.params import ModelParams, load_params
+from sim.inputs.services import Capacity
 
 PLACE_SERVICES = ("u3_kita", "kindertagespflege", "ue3_kita", "pluskita", "ogs")
 APPLICATION_SERVICES = ("but_social", "but_lunch", "but_tutoring", "kinderzuschlag")

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compare import _verdict, compare, ratio_interval
-from sim.errors import InputError
-from sim.levers import TRANSITIONS, Levers, lever_cost_lines
-from sim.mechanisms.costs import LEVER_LINES
-from sim.model import PreventionChainModel
-from sim.scenario import load_scenario
-from sim.services import UNIT_COSTS, load_catalogue, load_unit_costs
+from sim.analysis.compare import _verdict, compare, ratio_interval
+from sim.inputs.errors import InputError
+from sim.inputs.levers import TRANSITIONS, Levers, lever_cost_lines
+from sim.engine.mechanisms.costs import LEVER_LINES
+from sim.engine.model import PreventionChainModel
+from sim.inputs.scenario import load_scenario
+from sim.inputs.services import UNIT_COSTS, load_catalogue, load_unit_costs
 
 # Each lever raised (or switched) above its status quo, and the cost line that must rise with it.
 RAISED = {
@@ -117,7 +117,7 @@ def test_before_its_start_year_a_scenario_is_the_status_quo_exactly(tmp_path):
 
 
 def test_a_lever_builds_up_in_equal_yearly_steps():
-    from sim.levers import LeverSchedule, LeverTiming
+    from sim.inputs.levers import LeverSchedule, LeverTiming
 
     schedule = LeverSchedule(Levers(lotse_fte=20.0, places_factor={"u3_kita": {"5": 1.6}}),
                              default=LeverTiming(start_year=2027, build_up_years=3))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.levers import Levers
+from sim.inputs.levers import Levers
 
 
 def test_more_lotsen_reach_more_newborn_families(baseline, runs, value):

@@ -15,20 +15,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from sim.levers import Levers
-from sim.mechanisms import development
-from sim.mechanisms.allocation import allocate
-from sim.mechanisms.takeup import (
+from sim.inputs.levers import Levers
+from sim.engine.mechanisms import development
+from sim.engine.mechanisms.allocation import allocate
+from sim.engine.mechanisms.takeup import (
     TRAIT_CODES,
     household_key,
     household_traits,
     need_score,
     traits_of_code,
 )
-from sim.model import PreventionChainModel
-from sim.params import BARRIERS
-from sim.population import AGE_OUT_MONTHS
-from sim.services import Capacity, load_catalogue
+from sim.engine.model import PreventionChainModel
+from sim.inputs.params import BARRIERS
+from sim.engine.population import AGE_OUT_MONTHS
+from sim.inputs.services import Capacity, load_catalogue
 
 PLACE_SERVICES = ("u3_kita", "kindertagespflege", "ue3_kita", "pluskita", "ogs")
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.model import PreventionChainModel
-from sim.yamlio import read_yaml
+from sim.engine.model import PreventionChainModel
+from sim.inputs.yamlio import read_yaml
 
 TINY = {"scale": 0.01, "years": 2, "burn_in_years": 0}  # lotsen starts in 2027
 
@@ -30,7 +30,7 @@ def assert_provenance(path: Path, seeds: list[int]) -> dict:
 
 
 def run_folder(out: Path, scenario: str, seed: int) -> Path:
-    from sim.hydra_conf import check_run
+    from sim.sweeps.hydra_conf import check_run
     from sim.run import write_results
 
     config = {"seed": seed, "scale": {"share": TINY["scale"]}, "years": TINY["years"],
@@ -67,7 +67,7 @@ def test_a_collected_sweep_carries_every_runs_config(sweep):
 
 
 def test_a_report_carries_its_scenarios_levers_and_parameters(tmp_path):
-    from sim.compare import compare
+    from sim.analysis.compare import compare
     from sim.report import write_report
 
     comparison = compare(["baseline", "lotsen"], [0], scale=TINY["scale"], years=TINY["years"], burn_in=0, workers=1)

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.levers import Levers
-from sim.model import PreventionChainModel
+from sim.inputs.levers import Levers
+from sim.engine.model import PreventionChainModel
 
 # Series of the DataCollector that no lever may change: the families, births and moves.
 DEMOGRAPHY = ["Kinder", "Geburten", "Zuzüge (Kinder)", "Fortzüge (Kinder)", "18 geworden", "SGB-II-Quote"]
@@ -106,8 +106,8 @@ def test_a_run_in_another_process_gives_the_same_results(tmp_path, params):
     params_file.write_text(params.model_dump_json(), encoding="utf-8")
     out = tmp_path / "indicators.csv"
     code = (
-        "import sys; from pathlib import Path; from sim.model import PreventionChainModel; "
-        "from sim.params import ModelParams; "
+        "import sys; from pathlib import Path; from sim.engine.model import PreventionChainModel; "
+        "from sim.inputs.params import ModelParams; "
         "params = ModelParams.model_validate_json(Path(sys.argv[1]).read_text(encoding='utf-8')); "
         f"PreventionChainModel('baseline', params=params, **{settings!r}).run().indicators().to_csv(sys.argv[2], index=False)"
     )

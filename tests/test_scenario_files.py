@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import InputError
-from sim.levers import Levers
-from sim.model import PreventionChainModel
-from sim.scenario import SCENARIO_DIR, load_scenario
+from sim.inputs.errors import InputError
+from sim.inputs.levers import Levers
+from sim.engine.model import PreventionChainModel
+from sim.inputs.scenario import SCENARIO_DIR, load_scenario
 
 SCENARIO_FILES = sorted(SCENARIO_DIR.glob("*.yaml"))
 

@@ -18,7 +18,7 @@ from ipywidgets import Widget
 from solara.server import kernel
 from solara.server.kernel_context import VirtualKernelContext
 
-from sim.compare import compare
+from sim.analysis.compare import compare
 from sim.ui import budget, compare_page, compare_results, explore, state
 
 TINY = {"scale": 0.01, "years": 2, "burn_in": 0}  # the standard levers start in 2027
@@ -196,9 +196,20 @@ def test_a_comparison_runs_in_the_background_and_shows_its_charts_with_numbers(r
     assert "synthetisches Düsseldorf · 1 Seed ·" in page_text(rc)
     assert "Wirkung auf einen Blick" in page_text(rc)
     wait_for_chart(rc, "abstand_arm_nicht_arm")
-    # The other tabs' charts are drawn in the background with the result, before any tab is opened.
+    # The other tabs' charts are drawn ahead in the background, before any tab is opened (the tabs
+    # stay lazy: no re-render of the page while a planner types), and a tab opened shows its chart
+    # from there at once.
+    from sim.ui import widgets
+
     for name in ("kette_reichweite", "waermebild_raeume"):
-        wait_for_chart(rc, name)
+        wait_until(lambda: widgets.drawn_ahead(name, [id(result)]) is not None, 60)
+        assert not charts(rc, name)  # not built: its tab was never opened
+    rc.find(v.Tabs).widget.v_model = 1  # "Reichweite je Lebensphase"
+    import base64
+
+    ahead = widgets.drawn_ahead("kette_reichweite", [id(result)])
+    shown = wait_for_chart(rc, "kette_reichweite", timeout=5).attributes["src"]
+    assert shown == "data:image/png;base64," + base64.b64encode(ahead.png).decode("ascii")
     # Why the Lotsen reach whom they reach: their caseload and what of it is used, in the scenario's row.
     capacity = compare_results.capacity_table(result).set_index(["Szenario", "Angebot"])
     lotse = capacity.loc[(result.titles["lotsen"], "Lotsin / Lotse (Geburtsklinik und Familienzentrum)")]
@@ -334,7 +345,7 @@ def _smallest_text_on_screen(fig, display_px: float) -> float:
 
 
 def test_erkunden_charts_have_text_of_at_least_11_px_at_the_default_size(monkeypatch):
-    from sim.model import PreventionChainModel
+    from sim.engine.model import PreventionChainModel
     from sim.ui import citymap
 
     model = PreventionChainModel("baseline", seed=0, scale=0.01, years=2, burn_in_years=0)

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.compare import STANDARD_SET
-from sim.levers import Levers
-from sim.scenario import SCENARIO_DIR, load_scenario
+from sim.analysis.compare import STANDARD_SET
+from sim.inputs.levers import Levers
+from sim.inputs.scenario import SCENARIO_DIR, load_scenario
 from sim.ui import lever_fields as lf
 from sim.ui import scenario_store, state
 from sim.ui.__main__ import DEFAULT_HOST
@@ -156,7 +156,7 @@ def test_the_bounds_and_the_default_address():
     (0.01, float("nan"), float("nan"), True, "erst ab 2 Seeds"),
 ])
 def test_the_verdict_word_follows_the_interval_and_the_better_direction(mean, low, high, lower_is_better, word):
-    from sim.compare import certainty
+    from sim.analysis.compare import certainty
 
     assert certainty(mean, low, high, lower_is_better) == word
 

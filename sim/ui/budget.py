@@ -6,10 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import solara
 
-from sim import charts, report
-from sim.compare import AVOIDED_CASE, BASELINE, DISCOUNT_RATE, Comparison
-from sim.de_format import de
-from sim.indicators import INDICATOR_LABELS_DE
+from sim import report
+from sim.analysis import charts
+from sim.analysis.compare import AVOIDED_CASE, BASELINE, DISCOUNT_RATE, Comparison
+from sim.analysis.de_format import de
+from sim.analysis.indicators import INDICATOR_LABELS_DE
 from sim.ui import scenario_store, state
 from sim.ui.compare_page import RunPanel, selection
 from sim.ui.widgets import FigureWithTable, Table, csv_bytes

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import solara
 
-from sim.compare import BASELINE
-from sim.model import START_YEAR
+from sim.analysis.compare import BASELINE
+from sim.engine.model import START_YEAR
 from sim.ui import scenario_store, state
 from sim.ui import lever_fields as lf
 from sim.ui.compare_results import Results

@@ -8,14 +8,14 @@ import pandas as pd
 import solara
 import solara.lab
 
-from sim import charts
-from sim.compare import BASELINE, Comparison, certainty
-from sim.de_format import de
-from sim.indicators import INDICATOR_HELP_DE, INDICATOR_LABELS_DE, LOWER_IS_BETTER, label_subgroup
-from sim.mechanisms.measurement import CHAIN_PHASES
+from sim.analysis import charts
+from sim.analysis.compare import BASELINE, Comparison, certainty
+from sim.analysis.de_format import de
+from sim.analysis.indicators import INDICATOR_HELP_DE, INDICATOR_LABELS_DE, LOWER_IS_BETTER, label_subgroup
+from sim.engine.mechanisms.measurement import CHAIN_PHASES
 from sim.report import summary_table
 from sim.ui import citymap, state
-from sim.ui.widgets import FigureWithTable, ScrollIntoView, Table, csv_bytes
+from sim.ui.widgets import FigureWithTable, ScrollIntoView, Table, csv_bytes, draw_ahead
 
 
 def interval(low: float, high: float) -> str:
@@ -153,11 +153,8 @@ def MapTab(c: Comparison):
                                                   for i in citymap.COMPARISON_MEASURES],
                         v_model=indicator, on_v_model=set_indicator, dense=True)
     values = citymap.difference_values(c, scenario, indicator)
-    better_lower = indicator in LOWER_IS_BETTER
     FigureWithTable(
-        lambda: citymap.schematic_map(values, _city(), f"{INDICATOR_LABELS_DE.get(indicator, indicator)}: "
-                                      f"{c.titles[scenario]} − Status quo", "Prozentpunkte (blau = besser)",
-                                      subtitle=c.label(), diverging=True, better_lower=better_lower),
+        lambda: map_figure(c, scenario, indicator),
         citymap.by_stadtbezirk(values, _city()).rename(columns={"Mittelwert": "Mittel (Pp.)", "Minimum": "Min (Pp.)",
                                                                "Maximum": "Max (Pp.)"}),
         f"karte_{scenario}_{indicator}",
@@ -165,9 +162,16 @@ def MapTab(c: Comparison):
         dependencies=[id(c), scenario, indicator])
 
 
+def map_figure(c: Comparison, scenario: str, indicator: str):
+    return citymap.schematic_map(citymap.difference_values(c, scenario, indicator), _city(),
+                                 f"{INDICATOR_LABELS_DE.get(indicator, indicator)}: {c.titles[scenario]} − Status quo",
+                                 "Prozentpunkte (blau = besser)", subtitle=c.label(), diverging=True,
+                                 better_lower=indicator in LOWER_IS_BETTER)
+
+
 @functools.lru_cache(maxsize=1)
 def _city():
-    from sim.city import load_city
+    from sim.inputs.city import load_city
 
     return load_city()
 
@@ -193,6 +197,18 @@ def Changes(c: Comparison, before: Comparison | None):
         Table(pd.DataFrame(rows))
 
 
+def charts_ahead(c: Comparison) -> list[tuple[str, list, object]]:
+    """The charts of the tabs after the first, as their tabs name them (the first tab draws its own)."""
+    others = [n for n in c.names if n != BASELINE]
+    ahead = [("kette_reichweite", [id(c)], lambda: charts.chain_chart(c)),
+             ("waermebild_raeume", [id(c)], lambda: charts.heatmap_chart(c))]
+    if others:
+        scenario, indicator = others[0], citymap.COMPARISON_MEASURES[0]
+        ahead.append((f"karte_{scenario}_{indicator}", [id(c), scenario, indicator],
+                      lambda: map_figure(c, scenario, indicator)))
+    return ahead
+
+
 @solara.component
 def Results(c: Comparison):
     if id(c) not in state.scrolled_to.value:  # a new result comes into view by itself, once
@@ -215,9 +231,10 @@ def Results(c: Comparison):
                             "was er misst, Quelle": [INDICATOR_HELP_DE[i] for i in VERDICT_INDICATORS]}),
               classes=["vergleich-indikatoren"])
     Changes(c, state.before_latest())
-    # Every tab is built with the result, so its chart is drawn in the background right away (one
-    # after the other, behind widgets._draw_lock; the first tab's first) and is there when opened.
-    with solara.lab.Tabs(lazy=False):
+    if id(c) not in state.drawn_ahead_for.value:  # the other tabs' charts, drawn once in the background
+        state.drawn_ahead_for.value.add(id(c))
+        draw_ahead(charts_ahead(c))
+    with solara.lab.Tabs(lazy=True):
         with solara.lab.Tab("Abstand arm / nicht arm"):
             FigureWithTable(lambda: charts.gap_chart(c), gap_table(c), "abstand_arm_nicht_arm",
                             dependencies=[id(c)])

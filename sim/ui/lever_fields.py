@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from sim.levers import TRANSITIONS, Levers
-from sim.services import PHASE_LABELS
+from sim.inputs.levers import TRANSITIONS, Levers
+from sim.inputs.services import PHASE_LABELS
 
 Kind = Literal["number", "share", "choice"]
 

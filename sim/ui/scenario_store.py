@@ -16,10 +16,10 @@ from pathlib import Path
 
 import yaml
 
-from sim.compare import STANDARD_SET
-from sim.errors import InputError
-from sim.levers import Levers, LeverTiming
-from sim.scenario import SCENARIO_DIR, Scenario, load_scenario
+from sim.analysis.compare import STANDARD_SET
+from sim.inputs.errors import InputError
+from sim.inputs.levers import Levers, LeverTiming
+from sim.inputs.scenario import SCENARIO_DIR, Scenario, load_scenario
 from sim.ui.lever_fields import changes_from_status_quo
 
 PROTECTED = frozenset(STANDARD_SET)  # the nine standard scenarios, the baseline among them

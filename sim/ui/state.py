@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import solara
 import solara.lab
 
-from sim.compare import Cancelled, Comparison, compare
-from sim.scenario import Scenario
+from sim.analysis.compare import Cancelled, Comparison, compare
+from sim.inputs.scenario import Scenario
 
 # ---- limits (one user must not take the server down) -----------------------------------------
 MAX_SCALE = 0.2  # share of the city simulated
@@ -99,7 +99,7 @@ def check_run_settings(scale_percent, seeds, years, burn_in, n_scenarios: int) -
 
 def check_timing(start_text: str, build_text: str, first_year: int, last_year: int):
     """The copy's start year and build-up -> (LeverTiming or None for "as the base", {field: German message})."""
-    from sim.levers import LeverTiming
+    from sim.inputs.levers import LeverTiming
     from sim.ui.lever_fields import parse_number
 
     if not str(start_text).strip():
@@ -151,6 +151,7 @@ last_request = solara.reactive(None)  # ComparisonRequest | None
 # ids of the results this session has already scrolled to: a result comes into view once, when new,
 # not each time the page is opened again (mutated in place: no re-render needed).
 scrolled_to = solara.reactive(set())
+drawn_ahead_for = solara.reactive(set())  # comparisons whose other tabs' charts are being drawn ahead
 
 
 # What a reload keeps (in the browser's localStorage, see sim.ui.widgets.KeptSettings): the typed

@@ -15,8 +15,8 @@ import solara
 import solara.lab
 import traitlets
 
-from sim.de_format import de
-from sim.levers import Levers
+from sim.analysis.de_format import de
+from sim.inputs.levers import Levers
 from sim.ui import lever_fields as lf
 
 FIX_FIELDS = "Bitte die rot markierten Felder korrigieren; solange wird nichts gerechnet."
@@ -111,6 +111,36 @@ def draw_png(make_figure: Callable[[], object]) -> Drawing:
             plt.close(fig)
 
 
+# Charts drawn ahead, in one quiet background thread, before their tab is opened: keyed by the
+# chart's name and dependencies as FigureWithTable has them. The thread touches no reactive
+# state, so the page does not re-render while a planner types (an eagerly built tab would).
+_drawn_ahead: dict[tuple, Drawing] = {}
+_DRAWN_AHEAD_KEPT = 40  # about five comparisons' charts; the oldest go first
+
+
+def drawn_ahead(name: str, dependencies: list | None) -> Drawing | None:
+    return _drawn_ahead.get((name, *(dependencies or [])))
+
+
+def draw_ahead(charts: list[tuple[str, list, Callable[[], object]]]) -> threading.Thread:
+    """Draw these charts (name, dependencies, make_figure) one after another in the background."""
+    def work():
+        for name, dependencies, make_figure in charts:
+            key = (name, *dependencies)
+            if key in _drawn_ahead:
+                continue
+            try:
+                _drawn_ahead[key] = draw_png(make_figure)
+            except Exception:  # the tab draws it again when opened, and shows the error there
+                continue
+            while len(_drawn_ahead) > _DRAWN_AHEAD_KEPT:
+                _drawn_ahead.pop(next(iter(_drawn_ahead)))
+
+    thread = threading.Thread(target=work, name="charts-ahead", daemon=True)
+    thread.start()
+    return thread
+
+
 def _whole_numbers_as_integers(table: pd.DataFrame) -> pd.DataFrame:
     """Columns of floats that are all whole numbers (counts) as integers, so no "1767,0" appears."""
     out = table.copy()
@@ -192,7 +222,8 @@ def FigureWithTable(make_figure: Callable[[], object], table: pd.DataFrame, name
 
     The chart is drawn in a thread (about a second each), so the page stays usable meanwhile.
     """
-    drawing = solara.lab.use_task(lambda: draw_png(make_figure), dependencies=dependencies or [])
+    drawing = solara.lab.use_task(lambda: drawn_ahead(name, dependencies) or draw_png(make_figure),
+                                  dependencies=dependencies or [])
     if drawing.error:
         solara.Error(f"Die Grafik konnte nicht gezeichnet werden: {drawing.exception}")
     elif drawing.value is None or drawing.pending:

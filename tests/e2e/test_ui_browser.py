@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 from playwright.sync_api import expect
 
-from sim.scenario import SCENARIO_DIR
+from sim.inputs.scenario import SCENARIO_DIR
 
 TINY = {"scale": "1", "seeds": "1", "years": "2", "burn_in": "0"}  # the standard levers start in 2027
 RESULT = ".vergleich-ergebnis"

@@ -7,9 +7,9 @@ from statistics import NormalDist
 
 import mesa
 
-from sim.mechanisms.takeup import CAP, COST, DIST, INFO, TRUST  # positions of the barriers
-from sim.params import DEVELOPMENT_DOMAINS, TRAITS
-from sim.population import AGE_OUT_MONTHS, AUGUST
+from sim.engine.mechanisms.takeup import CAP, COST, DIST, INFO, TRUST  # positions of the barriers
+from sim.inputs.params import DEVELOPMENT_DOMAINS, TRAITS
+from sim.engine.population import AGE_OUT_MONTHS, AUGUST
 
 NOT_POOR, LOW_INCOME, SGB2 = 0, 1, 2
 STATUS_NAMES = ("not_poor", "low_income", "sgb2")
@@ -230,7 +230,7 @@ class Child(mesa.Agent):
     def arrive_with_history(self, t: int) -> None:
         """A child arriving above age 0 (at the start or moving in) takes the history of a donor
         born in the status-quo city of its age, poverty status and family language (the engine's
-        donor pool, sim.mechanisms.history): its Kita entry, first contacts and Gymnasium
+        donor pool, sim.engine.mechanisms.history): its Kita entry, first contacts and Gymnasium
         decision before its own age, its warm handovers, and its scores less the donor's family part plus its own."""
         pool, age = self.model.donors, self.age(t)
         if age <= 0:

@@ -10,8 +10,8 @@ from collections import defaultdict
 
 import pandas as pd
 
-from sim.mechanisms.measurement import DIMENSIONS, NOT_A_SERVICE_CONTACT, NOT_SUPPORT, SNAPSHOT_MONTH, U9_AGE
-from sim.population import AUGUST
+from sim.engine.mechanisms.measurement import DIMENSIONS, NOT_A_SERVICE_CONTACT, NOT_SUPPORT, SNAPSHOT_MONTH, U9_AGE
+from sim.engine.population import AUGUST
 
 from reference.agents import GERMAN, LOW_INCOME, MATERIAL, MOTOR, SCHOOL, SGB2, SOCIAL, STATUS_NAMES, WEIGHT
 

@@ -13,12 +13,12 @@ from collections import defaultdict
 
 import mesa
 
-from sim.mechanisms.decisions import FAR_PLACE_DISTANCE
-from sim.mechanisms.services import SIMPLIFIED_APPLICATION
-from sim.mechanisms.takeup import APPLY, COVERED_COST_SHARE, INFO, LANG, TRUST
-from sim.params import BARRIERS, DEVELOPMENT_DOMAINS
-from sim.population import AUGUST
-from sim.services import Capacity
+from sim.engine.mechanisms.decisions import FAR_PLACE_DISTANCE
+from sim.engine.mechanisms.services import SIMPLIFIED_APPLICATION
+from sim.engine.mechanisms.takeup import APPLY, COVERED_COST_SHARE, INFO, LANG, TRUST
+from sim.inputs.params import BARRIERS, DEVELOPMENT_DOMAINS
+from sim.engine.population import AUGUST
+from sim.inputs.services import Capacity
 
 from reference.agents import LOW_INCOME, SGB2, STATUS_NAMES
 

@@ -1,0 +1,1 @@
+"""Hydra sweeps: the configuration schema and checks, the hooks after a sweep, its tables and charts."""
