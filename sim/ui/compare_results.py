@@ -233,7 +233,7 @@ def Results(c: Comparison):
     Changes(c, state.before_latest())
     if id(c) not in state.drawn_ahead_for.value:  # the other tabs' charts, drawn once in the background
         state.drawn_ahead_for.value.add(id(c))
-        draw_ahead(charts_ahead(c))
+        draw_ahead(charts_ahead(c), owner=c)
     with solara.lab.Tabs(lazy=True):
         with solara.lab.Tab("Abstand arm / nicht arm"):
             FigureWithTable(lambda: charts.gap_chart(c), gap_table(c), "abstand_arm_nicht_arm",

@@ -112,25 +112,29 @@ def draw_png(make_figure: Callable[[], object]) -> Drawing:
 
 
 # Charts drawn ahead, in one quiet background thread, before their tab is opened: keyed by the
-# chart's name and dependencies as FigureWithTable has them. The thread touches no reactive
-# state, so the page does not re-render while a planner types (an eagerly built tab would).
-_drawn_ahead: dict[tuple, Drawing] = {}
-_DRAWN_AHEAD_KEPT = 40  # about five comparisons' charts; the oldest go first
+# chart's name and dependencies as FigureWithTable has them (dependencies hold id() of the result).
+# The thread touches no reactive state, so the page does not re-render while a planner types (an
+# eagerly built tab would). Each entry keeps its result object alive, so that no later result can
+# be given the same id() while the entry exists.
+_drawn_ahead: dict[tuple, tuple[object, Drawing]] = {}
+_DRAWN_AHEAD_KEPT = 12  # the charts of the last four comparisons; the oldest go first
 
 
 def drawn_ahead(name: str, dependencies: list | None) -> Drawing | None:
-    return _drawn_ahead.get((name, *(dependencies or [])))
+    entry = _drawn_ahead.get((name, *(dependencies or [])))
+    return entry[1] if entry else None
 
 
-def draw_ahead(charts: list[tuple[str, list, Callable[[], object]]]) -> threading.Thread:
-    """Draw these charts (name, dependencies, make_figure) one after another in the background."""
+def draw_ahead(charts: list[tuple[str, list, Callable[[], object]]], owner: object) -> threading.Thread:
+    """Draw these charts (name, dependencies, make_figure) of the result `owner` one after another
+    in the background."""
     def work():
         for name, dependencies, make_figure in charts:
             key = (name, *dependencies)
             if key in _drawn_ahead:
                 continue
             try:
-                _drawn_ahead[key] = draw_png(make_figure)
+                _drawn_ahead[key] = (owner, draw_png(make_figure))
             except Exception:  # the tab draws it again when opened, and shows the error there
                 continue
             while len(_drawn_ahead) > _DRAWN_AHEAD_KEPT:
