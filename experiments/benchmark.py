@@ -481,7 +481,7 @@ def markdown_table(report: dict) -> str:
                      f"{e['step_s']:.2f} s (slowest {e['slowest_step_s']:.2f} s) |")
     lines += ["", "| target (issues 16 and 17) | measured | target | met |", "|---|---|---|---|"]
     for name, v in verdicts(report).items():
-        lines.append(f"| {name} | {v['measured']:g} | {v['target']} | {'yes' if v['met'] else 'no'} |")
+        lines.append(f"| {name} | {v['measured']:.2f} | {v['target']} | {'yes' if v['met'] else 'no'} |")
     return "\n".join(lines)
 
 
