@@ -339,7 +339,7 @@ def terminal_summary(c: Comparison, out_dir: Path) -> str:
              table.to_string(), "",
              "¹ Kinder mit unzureichenden Deutschkenntnissen bei der Schuleingangsuntersuchung; [95%-Intervall]",
              "Hebel ab 2027; Mittel der Jahre 2026 bis Ende, mit Anlauf. Planungszeiträume: bericht.html",
-             f"Bericht: {out_dir / 'bericht.html'}  ·  Rechenzeit {c.seconds / 60:.1f} min"]
+             f"Bericht: {out_dir / 'bericht.html'}  ·  Rechenzeit {de(c.seconds / 60, 1)} min"]
     return "\n".join(lines)
 
 

@@ -125,7 +125,7 @@ def run_configured(cfg: DictConfig):
     write_results(model, out, record)
     if single:
         print(summary(model))
-        print(f"\nErgebnisse: {out}  ({record['run_seconds']:.1f} s)")
+        print(f"\nErgebnisse: {out}  ({de(record['run_seconds'], 1)} s)")
     else:
         log.info("%s · Seed %d · fertig in %.1f s -> %s", run.scenario.name, run.seed, record["run_seconds"], out)
     return objective_value(model.indicators(), model.cost_table(), run.objective)

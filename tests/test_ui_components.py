@@ -317,7 +317,7 @@ def test_explore_rebuilds_the_model_with_a_changed_lever(render):
     rc.find(v.Btn, children=["Übernehmen"]).widget.click()
     applied = state.explore_applied.value
     assert applied["levers"].lotse_fte == 30 and applied["seed"] == 4 and applied["scale"] == state.EXPLORE_DEFAULT_SCALE
-    wait_until(lambda: "mit geänderten Hebeln · synthetisches Düsseldorf · Stichprobe 2% · Seed 4" in page_text(rc))
+    wait_until(lambda: "mit geänderten Hebeln · synthetisches Düsseldorf · Stichprobe 2 % · Seed 4" in page_text(rc))
 
 
 def test_the_horizon_sets_the_years_and_says_when_school_entry_cannot_show_the_effect_yet(render):
