@@ -224,6 +224,35 @@ def indicator_table(c: Comparison) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+CAPACITY_UNITS = {"places": "Plätze", "cases": "Fälle gleichzeitig", "contacts_per_month": "Kontakte je Monat"}
+FULL = 0.95  # a capacity used to 95 % or more, with children turned away, is the limit
+
+
+def limit_of(row) -> str:
+    """Why a capacity service reaches whom it reaches: its capacity, or who asks."""
+    if row["used_share"] >= FULL and row["unserved"] >= 1:
+        return "Kapazität: voll, Anfragen bleiben offen"
+    if row["unserved"] >= 1:
+        return "Kapazität stellenweise (offene Anfragen trotz freier Kapazität)"
+    return "Nachfrage: nicht voll ausgelastet, mehr Kapazität erreicht niemanden mehr"
+
+
+def capacity_table(c: Comparison) -> pd.DataFrame:
+    """Per scenario and capacity-limited service: capacity, its use, who asked in vain and who did
+    not ask (monthly averages of the reported years, city scale), and what limits the reach."""
+    use = c.capacity_use()
+    rows = []
+    for _, row in use.iterrows():
+        rows.append({"Szenario": c.titles.get(row["scenario"], row["scenario"]), "Angebot": row["service_label"],
+                     "Kapazität": f"{de(row['capacity'], 0)} {CAPACITY_UNITS[row['capacity_kind']]}",
+                     "genutzt": de(row["used"], 0),
+                     "Auslastung": de(row["used_share"] * 100, 0) + " %" if pd.notna(row["used_share"]) else "–",
+                     "angefragt, ohne Platz/Termin": de(row["unserved"], 0),
+                     "im Alter und berechtigt, ohne Anfrage": de(row["not_asking"], 0),
+                     "Grenze der Reichweite": limit_of(row) if pd.notna(row["used_share"]) else "kein Angebot"})
+    return pd.DataFrame(rows)
+
+
 # ---- output --------------------------------------------------------------------------------------
 def write_html(c: Comparison, folder: Path) -> Path:
     scenarios = "".join(f"<tr><td><b>{html.escape(s.title)}</b><br><code>{s.name}</code></td>"
@@ -278,6 +307,11 @@ danach an. „keine gesicherte Wirkung“: das 95%-Intervall der Wirkung schlie�
 <p>Mio. EUR je Jahr (Mittel der Berichtsjahre), Haushalt der Stadt, in Klammern alle öffentlichen Haushalte;
 nur Kostenzeilen, die sich um mehr als 50.000 EUR bewegen.</p>
 {cost_line_table(c).to_html(index=False, escape=True)}
+<h2>Kapazität und Nachfrage: warum die Reichweite eines Angebots nicht weiter wächst</h2>
+<p>Monatsmittel der Berichtsjahre, hochgerechnet auf die Stadt. Ist die Kapazität nicht ausgeschöpft und bleibt
+niemand ohne Platz oder Termin, begrenzt nicht die Zahl der Fachkräfte oder Plätze die Reichweite, sondern wer
+anfragt; dann hilft mehr Kapazität nicht, eher Zugang (aufsuchend, mehrsprachig, warme Übergänge).</p>
+{capacity_table(c).to_html(index=False, escape=True)}
 <h2>Szenarien</h2><table><tr><th>Szenario</th><th>Was sich gegenüber dem Status quo ändert</th><th>Ab wann</th></tr>{scenarios}</table>
 <h2>Grafiken</h2>{figures}
 <h2>Indikatoren: Änderung gegenüber dem Status quo (Prozentpunkte)</h2>
@@ -291,6 +325,7 @@ nur Kostenzeilen, die sich um mehr als 50.000 EUR bewegen.</p>
 <li><a href="paths.csv">paths.csv</a>: Mehrkosten und Wirkungen je Kalenderjahr, auch aufsummiert und abgezinst</li>
 <li><a href="cost_effectiveness.csv">cost_effectiveness.csv</a>: Mehrkosten, Reichweite, vermiedene Fälle (Mittel der Berichtsjahre)</li>
 <li><a href="cost_effectiveness_periods.csv">cost_effectiveness_periods.csv</a>: Planungszeiträume, beide Perspektiven, fünf Wirkungen, Intervalle</li>
+<li><a href="capacity.csv">capacity.csv</a>: Kapazität, Nutzung, offene Anfragen und Kinder ohne Anfrage je Szenario und Angebot</li>
 <li><a href="unit_costs.csv">unit_costs.csv</a>: Kostensätze, Kostenträger und Quellen</li>
 <li><a href="runs.parquet">runs.parquet</a>: jeder Lauf einzeln, mit Sozialräumen</li></ul>
 </body></html>
@@ -321,6 +356,7 @@ def write_report(c: Comparison, out_dir: Path, config: dict) -> Path:
         write_csv(c.cost_effectiveness(), tmp / "cost_effectiveness.csv")
         write_csv(c.paths(), tmp / "paths.csv")
         write_csv(c.planning_periods(), tmp / "cost_effectiveness_periods.csv")
+        write_csv(c.capacity_use(), tmp / "capacity.csv")
         write_csv(load_unit_costs().reset_index(), tmp / "unit_costs.csv")
         write_parquet(c.runs, tmp / "runs.parquet")
         charts.make_all(c, tmp / "charts")

@@ -194,11 +194,15 @@ def test_the_cost_effect_chart_marks_efficient_scenarios_where_outcomes_changed(
 def test_the_report_folder_is_complete_or_absent(comparison, tmp_path, monkeypatch):
     out = report.write_report(comparison, tmp_path / "report", {"test": True})
     for name in ("bericht.html", "bericht.pdf", "comparison.csv", "costs.csv", "paths.csv", "cost_effectiveness.csv",
-                 "cost_effectiveness_periods.csv", "unit_costs.csv", "runs.parquet", "provenance.yaml"):
+                 "cost_effectiveness_periods.csv", "capacity.csv", "unit_costs.csv", "runs.parquet", "provenance.yaml"):
         assert (out / name).stat().st_size > 0
     page = (out / "bericht.html").read_text(encoding="utf-8")
     assert "synthetischen Düsseldorf" in page and page.count("<img") == len(charts.CHARTS)
     assert "Kostenperspektive" in page and "Planungszeitraum 2027-2028" in page
+    assert "Kapazität und Nachfrage" in page and "Grenze der Reichweite" in page
+    capacity = pd.read_csv(out / "capacity.csv")
+    assert set(capacity["scenario"]) == set(comparison.names) and (capacity["used"] <= capacity["capacity"] + 1 / comparison.scale).all()
+    # (a single-contact service carries a fraction of a contact into the next month: at most one more)
     assert "Mehrkosten" in report.terminal_summary(comparison, out)
     # The council's PDF: A4 landscape pages with the report's text and its charts.
     from pypdf import PdfReader

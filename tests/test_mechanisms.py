@@ -411,7 +411,7 @@ def test_lotsen_reach_stops_growing_where_families_do_not_ask(params):
     """60 Lotsen FTE reach the families 20 reach: the engine's capacity counters show the caseload
     unused and nobody turned away, and the families in the age window who do not ask. Negative
     control: with 1 FTE the caseload is full and families go without a contact."""
-    from sim.ui.compare_results import limit_of
+    from sim.report import limit_of
 
     def lotse(fte: float) -> pd.Series:
         model = PreventionChainModel("baseline", levers=Levers(lotse_fte=fte), seed=2, scale=0.1, years=2,

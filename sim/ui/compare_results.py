@@ -13,7 +13,7 @@ from sim.analysis.compare import BASELINE, Comparison, certainty
 from sim.analysis.de_format import de
 from sim.analysis.indicators import INDICATOR_HELP_DE, INDICATOR_LABELS_DE, LOWER_IS_BETTER, label_subgroup
 from sim.engine.mechanisms.measurement import CHAIN_PHASES
-from sim.report import summary_table
+from sim.report import capacity_table, summary_table
 from sim.ui import citymap, state
 from sim.ui.widgets import FigureWithTable, ScrollIntoView, Table, csv_bytes, draw_ahead
 
@@ -94,35 +94,6 @@ def heatmap_table(c: Comparison) -> pd.DataFrame:
                          "Raum": [label_subgroup(t, g) for t, g in zip(sel["subgroup_type"], sel["subgroup"])],
                          "Änderung (Pp.)": [de(v * 100, 1, sign=True) for v in sel["mean"]],
                          "95%-Intervall": [interval(lo, hi) for lo, hi in zip(sel["ci_low"], sel["ci_high"])]})
-
-
-CAPACITY_UNITS = {"places": "Plätze", "cases": "Fälle gleichzeitig", "contacts_per_month": "Kontakte je Monat"}
-FULL = 0.95  # a capacity used to 95 % or more, with children turned away, is the limit
-
-
-def limit_of(row) -> str:
-    """Why a capacity service reaches whom it reaches: its capacity, or who asks."""
-    if row["used_share"] >= FULL and row["unserved"] >= 1:
-        return "Kapazität: voll, Anfragen bleiben offen"
-    if row["unserved"] >= 1:
-        return "Kapazität stellenweise (offene Anfragen trotz freier Kapazität)"
-    return "Nachfrage: nicht voll ausgelastet, mehr Kapazität erreicht niemanden mehr"
-
-
-def capacity_table(c: Comparison) -> pd.DataFrame:
-    """Per scenario and capacity-limited service: capacity, its use, who asked in vain and who did
-    not ask (monthly averages of the reported years, city scale), and what limits the reach."""
-    use = c.capacity_use()
-    rows = []
-    for _, row in use.iterrows():
-        rows.append({"Szenario": c.titles.get(row["scenario"], row["scenario"]), "Angebot": row["service_label"],
-                     "Kapazität": f"{de(row['capacity'], 0)} {CAPACITY_UNITS[row['capacity_kind']]}",
-                     "genutzt": de(row["used"], 0),
-                     "Auslastung": de(row["used_share"] * 100, 0) + " %" if pd.notna(row["used_share"]) else "–",
-                     "angefragt, ohne Platz/Termin": de(row["unserved"], 0),
-                     "im Alter und berechtigt, ohne Anfrage": de(row["not_asking"], 0),
-                     "Grenze der Reichweite": limit_of(row) if pd.notna(row["used_share"]) else "kein Angebot"})
-    return pd.DataFrame(rows)
 
 
 @solara.component
