@@ -340,20 +340,30 @@ def test_children_moving_in_keep_the_city_s_age_structure(params):
     assert grown[-1] > 1.08 * table_total, grown
 
 
-def test_a_family_waiting_for_tagespflege_takes_a_free_u3_kita_place(params):
-    """One application for U3 care: with Tagespflege places cut to a tenth, the Kita's U3 places
-    fill from its waiting list; the Kita's own occupancy rises (negative control: status quo)."""
-    def kita_occupancy(levers: Levers) -> float:
-        model = PreventionChainModel("baseline", levers=levers, seed=4, scale=0.1, years=2, burn_in_years=0, params=params)
-        model.run()
-        s = model.services.ids.index("u3_kita")
-        placed = np.count_nonzero(model.pop.children.place[model.pop.children.alive, s] >= 0)
-        return placed / model.services.capacity[s].sum()
+def test_a_family_waiting_for_one_kind_of_u3_place_takes_a_vacancy_of_the_other(params, monkeypatch):
+    """One application for U3 care: a family waiting for a U3 Kita place takes a vacant Tagespflege
+    place (and back). With half as many Tagespflege places again, those places are used in March
+    (the middle of the Kita year) far more than without the rule. Negative control: the same engine
+    with that one rule switched off (same seed)."""
+    from sim.engine.mechanisms.capacity import CapacityAllocation
 
-    base = kita_occupancy(Levers())
-    fewer_tp = kita_occupancy(Levers(places_factor={"kindertagespflege": {"all": 0.1}}))
-    assert base > 0.85, base  # before this rule a quarter of the Kita's U3 places stood empty
-    assert fewer_tp >= base - 0.01, (base, fewer_tp)
+    def tagespflege_in_march() -> float:
+        model = PreventionChainModel("baseline", levers=Levers(places_factor={"kindertagespflege": {"all": 1.5}}),
+                                     seed=4, scale=0.1, years=2, burn_in_years=0, params=params)
+        tp = model.services.ids.index("kindertagespflege")
+        used = []
+        while model.running:
+            model.step()
+            if (model.t - 1) % 12 == 2:
+                ch = model.pop.children
+                used.append(np.count_nonzero(ch.place[ch.alive, tp] >= 0) / model.services.capacity[tp].sum())
+        return float(np.mean(used))
+
+    with_rule = tagespflege_in_march()
+    monkeypatch.setattr(CapacityAllocation, "_waiting_for_an_alternative",
+                        lambda self, s, candidates: np.zeros(0, dtype=np.int64))
+    without_rule = tagespflege_in_march()
+    assert with_rule > without_rule + 0.04, (with_rule, without_rule)
 
 
 def test_families_registered_before_the_deadline_come_first_and_information_decides_who_registers(params):

@@ -98,13 +98,9 @@ class CapacityAllocation:
         for other in self.alternatives[s]:  # a child holds a place in one of two alternatives only
             candidates &= ch.place[:, other] < 0
         wants = self._wants(s, candidates, ctx)
-        for other in self.alternatives[s]:
-            # A family waiting for the alternative (Kindertagespflege for a U3 Kita place, and back)
-            # takes a vacancy here: it looks for care for its child, not for one kind of place
-            # (families register in both of Düsseldorf's systems, the Kita-Navigator with up to 15 Kitas and
-            # the Kindertagespflege-Navigator, to lower their risk: RP 14.01.2022, RP 03.2018; that every
-            # waiting family takes the other kind of place is an assumption).
-            wants = np.union1d(wants, np.flatnonzero(candidates & ch.waiting[:, other]))
+        also = self._waiting_for_an_alternative(s, candidates)
+        if also.size:
+            wants = np.union1d(wants, also)
         groups = ctx["sr_hh"][ch.hh[wants]]
         occupied = np.bincount(place.take(np.flatnonzero(placed)), minlength=self.n_sr)
         free = np.maximum(self.capacity[s] - occupied, 0).astype(np.int64)
@@ -127,6 +123,19 @@ class CapacityAllocation:
             self.pressure[s] = unmet / np.maximum(demand, 1)
             self.pressure_changed[s] = bool(self.intensity[s, CAP])
         ch.use[:, s] = place >= 0
+
+    def _waiting_for_an_alternative(self, s: int, candidates: np.ndarray) -> np.ndarray:
+        """One application for U3 care: a family waiting for the alternative (Kindertagespflege for
+        a U3 Kita place, and back) takes a vacancy here; it looks for care for its child, not for one
+        kind of place (families register in both of Düsseldorf's systems, the Kita-Navigator with up
+        to 15 Kitas and the Kindertagespflege-Navigator, to lower their risk: RP 14.01.2022, RP 03.2018;
+        that every waiting family takes the other kind of place is an assumption). Rows, ascending."""
+        if not self.alternatives[s]:
+            return np.zeros(0, dtype=np.int64)
+        waiting = np.zeros_like(candidates)
+        for other in self.alternatives[s]:
+            waiting |= candidates & self.model.pop.children.waiting[:, other]
+        return np.flatnonzero(waiting)
 
     def _place_elsewhere_in_bezirk(self, s, wants, unplaced, free, ctx, t) -> np.ndarray:
         """Second round: free places in other Sozialräume of the same Stadtbezirk, for the applicants
