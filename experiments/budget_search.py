@@ -20,14 +20,14 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sim.paths import RESULTS  # noqa: E402
-from sim.collect import collect, sweep_provenance  # noqa: E402
 from sim.analysis.indicators import INDICATOR_LABELS_DE  # noqa: E402
+from sim.analysis.results import write_csv, write_provenance, write_yaml  # noqa: E402
+from sim.collect import collect, sweep_provenance  # noqa: E402
 from sim.engine.model import PreventionChainModel  # noqa: E402
 from sim.inputs.params import ModelParams  # noqa: E402
-from sim.analysis.results import write_csv, write_provenance, write_yaml  # noqa: E402
-from sim.sweeps.sweep_charts import CITY, plt, save  # noqa: E402
 from sim.inputs.yamlio import safe_load  # noqa: E402
+from sim.paths import RESULTS  # noqa: E402
+from sim.sweeps.sweep_charts import CITY, plt, save  # noqa: E402
 
 
 def pareto_mask(cost: np.ndarray, gain: np.ndarray) -> np.ndarray:

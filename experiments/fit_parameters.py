@@ -31,11 +31,11 @@ from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sim.analysis.results import write_text  # noqa: E402
 from sim.calibrate import calibration_table, checked_target_ids, run_baseline  # noqa: E402
 from sim.inputs.params import FITTED_PATH, ModelParams, load_params, params_from_dict, set_by_path  # noqa: E402
-from sim.paths import RESULTS  # noqa: E402
-from sim.analysis.results import write_text  # noqa: E402
 from sim.inputs.services import load_catalogue  # noqa: E402
+from sim.paths import RESULTS  # noqa: E402
 
 JOURNAL = RESULTS / "fit_journal.jsonl"
 # Why a parameter may sit at its bound (written into fitted.yaml when it does).

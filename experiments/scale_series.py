@@ -17,11 +17,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sim.paths import RESULTS  # noqa: E402
-from sim.collect import collect, sweep_provenance  # noqa: E402
-from sim.sweeps.sweep_tables import seed_statistics  # noqa: E402
 from sim.analysis.results import write_csv, write_provenance  # noqa: E402
+from sim.collect import collect, sweep_provenance  # noqa: E402
+from sim.paths import RESULTS  # noqa: E402
 from sim.sweeps.sweep_charts import CITY, plt, save  # noqa: E402
+from sim.sweeps.sweep_tables import seed_statistics  # noqa: E402
 
 INDICATOR = "insufficient_german_at_school_entry"
 

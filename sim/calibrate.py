@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.indicators import HEADLINE_INDICATORS
+from sim.analysis.results import write_csv, write_provenance
 from sim.engine.model import PreventionChainModel
 from sim.inputs.levers import Levers
-from sim.paths import RESULTS
-from sim.analysis.results import write_csv, write_provenance
 from sim.inputs.services import DATA_DIR
+from sim.paths import RESULTS
 
 TARGETS_PATH = DATA_DIR / "calibration_targets.csv"
 ADDED_TARGETS_PATH = DATA_DIR / "added_targets.csv"

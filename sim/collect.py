@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.inputs.errors import InputError
 from sim.analysis.results import atomic_directory, write_csv, write_parquet, write_provenance
+from sim.inputs.errors import InputError
+from sim.inputs.yamlio import read_yaml
 from sim.sweeps.sweep_charts import sweep_charts
 from sim.sweeps.sweep_tables import GAP_INDICATORS, seed_statistics, variant_columns
-from sim.inputs.yamlio import read_yaml
 
 SUMMARY_SUBGROUPS = ("all", "poverty", "sozialraum_typ", "stadtbezirk", "language")
 RUN_KEYS = ("scenario", "seed", "scale", "years", "burn_in_years")

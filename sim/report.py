@@ -30,10 +30,10 @@ from sim.analysis.compare import (AVOIDED_CASE, BASELINE, DISCOUNT_RATE, OUTCOME
                          VERDICT_RATIO, Comparison, compare)
 from sim.analysis.de_format import de, de_interval
 from sim.analysis.indicators import INDICATOR_LABELS_DE
-from sim.engine.model import MAX_SCALE
-from sim.paths import RESULTS
 from sim.analysis.results import atomic_directory, write_csv, write_parquet, write_provenance, write_text
+from sim.engine.model import MAX_SCALE
 from sim.inputs.services import load_unit_costs
+from sim.paths import RESULTS
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

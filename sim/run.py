@@ -30,15 +30,15 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from sim.inputs.city import load_city
 from sim.analysis.de_format import de
-from sim.sweeps.hydra_conf import check_run, objective_value
 from sim.analysis.indicators import INDICATOR_LABELS_DE
-from sim.engine.model import PreventionChainModel
-from sim.paths import CONF, RESULTS
 from sim.analysis.results import atomic_directory, write_csv, write_parquet, write_provenance, write_yaml
+from sim.engine.model import PreventionChainModel
+from sim.inputs.city import load_city
 from sim.inputs.errors import InputError
 from sim.inputs.yamlio import read_yaml
+from sim.paths import CONF, RESULTS
+from sim.sweeps.hydra_conf import check_run, objective_value
 
 log = logging.getLogger(__name__)
 

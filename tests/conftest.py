@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from hypothesis import settings
 
-from sim.inputs.levers import TRANSITIONS, Levers
 from sim.engine.model import PreventionChainModel
+from sim.inputs.levers import TRANSITIONS, Levers
 from sim.inputs.params import ModelParams, load_params
 
 # Property tests draw new examples on every local run; CI (.ci/run) draws the same ones each

@@ -13,10 +13,10 @@ import pytest
 
 from sim import report, run
 from sim.analysis import charts
-from sim.sweeps import sweep_tables
-from sim.calibrate import calibration_table, load_bands, plausibility_table, run_baseline
 from sim.analysis.indicators import HEADLINE_INDICATORS
+from sim.calibrate import calibration_table, load_bands, plausibility_table, run_baseline
 from sim.engine.model import PreventionChainModel
+from sim.sweeps import sweep_tables
 from sim.ui import citymap
 
 

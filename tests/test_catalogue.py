@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from sim.engine.model import PreventionChainModel
 from sim.inputs.errors import InputError
 from sim.inputs.levers import Levers
-from sim.engine.model import PreventionChainModel
 from sim.inputs.services import DEFAULT_CATALOGUE, PHASES, UNIT_COSTS, load_catalogue
 
 REPO = Path(__file__).resolve().parents[1]

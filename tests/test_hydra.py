@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from sim.inputs.errors import InputError
-from sim.sweeps.hydra_conf import check_run
 from sim.engine.model import PreventionChainModel
+from sim.inputs.errors import InputError
 from sim.run import CONF_DIR, hydra_arguments
+from sim.sweeps.hydra_conf import check_run
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = ["scale=tiny", "years=2", "burn_in_years=1"]

@@ -21,11 +21,11 @@ import pandas as pd
 import pytest
 
 import sim.analysis.results
+from sim.analysis.results import atomic_directory, write_csv
 from sim.collect import find_runs, load_sweep
 from sim.inputs.errors import InputError
-from sim.analysis.results import atomic_directory, write_csv
-from sim.run import finished
 from sim.inputs.yamlio import read_yaml
+from sim.run import finished
 
 RUN_FILES = ("indicators.csv", "indicators_by_year.csv", "costs.csv", "school_entry.parquet", "monthly.csv",
              "indicators.parquet", "costs.parquet", "config.yaml", "provenance.yaml")

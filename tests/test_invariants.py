@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from sim.inputs.levers import TRANSITIONS, Levers
 from sim.engine.mechanisms.services import ServiceSystem
 from sim.engine.mechanisms.takeup import household_key, probability_from_load
 from sim.engine.model import PreventionChainModel
+from sim.inputs.levers import TRANSITIONS, Levers
 from sim.inputs.params import ModelParams, load_params
 from sim.inputs.services import Capacity
 

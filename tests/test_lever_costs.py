@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from sim.analysis.compare import _verdict, compare, ratio_interval
-from sim.inputs.errors import InputError
-from sim.inputs.levers import TRANSITIONS, Levers, lever_cost_lines
 from sim.engine.mechanisms.costs import LEVER_LINES
 from sim.engine.model import PreventionChainModel
+from sim.inputs.errors import InputError
+from sim.inputs.levers import TRANSITIONS, Levers, lever_cost_lines
 from sim.inputs.scenario import load_scenario
 from sim.inputs.services import UNIT_COSTS, load_catalogue, load_unit_costs
 

@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from sim.inputs.levers import Levers
 from sim.engine.mechanisms import development
 from sim.engine.mechanisms.allocation import allocate
 from sim.engine.mechanisms.takeup import (
@@ -26,8 +25,9 @@ from sim.engine.mechanisms.takeup import (
     traits_of_code,
 )
 from sim.engine.model import PreventionChainModel
-from sim.inputs.params import BARRIERS
 from sim.engine.population import AGE_OUT_MONTHS
+from sim.inputs.levers import Levers
+from sim.inputs.params import BARRIERS
 from sim.inputs.services import Capacity, load_catalogue
 
 PLACE_SERVICES = ("u3_kita", "kindertagespflege", "ue3_kita", "pluskita", "ogs")

@@ -24,8 +24,8 @@ from reference import ReferenceModel
 from reference.agents import LOW_INCOME, SGB2
 from reference.providers import ServiceProvider
 from sim.engine.model import PreventionChainModel
-from sim.inputs.scenario import load_scenario
 from sim.inputs.params import load_params
+from sim.inputs.scenario import load_scenario
 
 SETTINGS = {"scale": 0.02, "years": 2, "burn_in_years": 1}
 ENGINE_SEEDS = range(8)

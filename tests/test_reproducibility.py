@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.inputs.levers import Levers
 from sim.engine.model import PreventionChainModel
+from sim.inputs.levers import Levers
 
 # Series of the DataCollector that no lever may change: the families, births and moves.
 DEMOGRAPHY = ["Kinder", "Geburten", "Zuzüge (Kinder)", "Fortzüge (Kinder)", "18 geworden", "SGB-II-Quote"]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from sim.engine.model import PreventionChainModel
 from sim.inputs.errors import InputError
 from sim.inputs.levers import Levers
-from sim.engine.model import PreventionChainModel
 from sim.inputs.scenario import SCENARIO_DIR, load_scenario
 
 SCENARIO_FILES = sorted(SCENARIO_DIR.glob("*.yaml"))

@@ -23,8 +23,8 @@ from matplotlib.ticker import FuncFormatter, ScalarFormatter  # noqa: E402
 from sim.analysis.compare import AVOIDED_CASE, BASELINE, DISCOUNT_RATE, PLANNING_PERIODS, Comparison  # noqa: E402
 from sim.analysis.de_format import de  # noqa: E402
 from sim.analysis.indicators import INDICATOR_LABELS_DE  # noqa: E402
-from sim.engine.mechanisms.measurement import CHAIN_PHASES  # noqa: E402
 from sim.analysis.results import write_figure  # noqa: E402
+from sim.engine.mechanisms.measurement import CHAIN_PHASES  # noqa: E402
 
 SIZE = (16, 9)
 plt.rcParams.update({"font.size": 14, "axes.titlesize": 16, "axes.labelsize": 14, "legend.fontsize": 12,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.inputs.params import DEVELOPMENT_DOMAINS
 from sim.engine.population import STATUS_NAMES
+from sim.inputs.params import DEVELOPMENT_DOMAINS
 from sim.inputs.services import PHASE_LABELS
 
 STATUS_LABELS_DE = {"sgb2": "SGB II", "low_income": "geringes Einkommen", "not_poor": "nicht arm"}

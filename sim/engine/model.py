@@ -18,18 +18,18 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from sim.analysis.indicators import Accumulator, GroupIndex
 from sim.engine import rng
 from sim.engine.agents import Child, Household
-from sim.inputs.city import City, load_city
-from sim.analysis.indicators import Accumulator, GroupIndex
-from sim.inputs.levers import Levers, LeverSchedule
 from sim.engine.mechanisms import demography, development
 from sim.engine.mechanisms.costs import LEVER_LINES, Costs
 from sim.engine.mechanisms.history import History
 from sim.engine.mechanisms.measurement import Measurement
 from sim.engine.mechanisms.services import ServiceSystem
-from sim.inputs.params import ModelParams, load_params
 from sim.engine.population import CityArrays, Population
+from sim.inputs.city import City, load_city
+from sim.inputs.levers import Levers, LeverSchedule
+from sim.inputs.params import ModelParams, load_params
 from sim.inputs.scenario import Scenario, load_scenario
 from sim.inputs.services import PAYERS, PUBLIC_PAYERS, Capacity, Catalogue, load_catalogue
 

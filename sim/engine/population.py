@@ -12,8 +12,8 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from sim.engine import rng
-from sim.inputs.params import DEVELOPMENT_DOMAINS, ModelParams
 from sim.engine.table import ArrayTable
+from sim.inputs.params import DEVELOPMENT_DOMAINS, ModelParams
 
 STATUS_NOT_POOR, STATUS_LOW_INCOME, STATUS_SGB2 = 0, 1, 2
 STATUS_NAMES = ("not_poor", "low_income", "sgb2")

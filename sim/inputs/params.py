@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from sim.paths import FITTED_PARAMS
 from sim.inputs.yamlio import read_yaml
+from sim.paths import FITTED_PARAMS
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from sim.inputs.checks import CheckedModel, allowed_values, validation_field

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from sim.inputs.errors import InputError
 from sim.inputs.checks import allowed_values, validation_field
+from sim.inputs.errors import InputError
 from sim.inputs.levers import Levers, LeverSchedule, LeverTiming
-from sim.paths import SCENARIOS
 from sim.inputs.yamlio import read_yaml
+from sim.paths import SCENARIOS
 
 SCENARIO_DIR = SCENARIOS
 TOP_LEVEL_KEYS = ("title", "description", "base", "levers", "start_year", "build_up_years", "timing")

@@ -13,8 +13,8 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from sim.inputs.checks import CheckedModel, allowed_values, validation_field
 from sim.inputs.errors import InputError
 from sim.inputs.params import BARRIERS, DEVELOPMENT_DOMAINS
-from sim.paths import DATA
 from sim.inputs.yamlio import read_yaml
+from sim.paths import DATA
 
 DATA_DIR = DATA
 DEFAULT_CATALOGUE = DATA_DIR / "services.yaml"

@@ -31,14 +31,14 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 from pydantic import Field, ValidationError, model_validator
 
+from sim.engine.model import MAX_SCALE
 from sim.inputs.checks import CheckedModel, allowed_values, validation_field
 from sim.inputs.city import load_city
 from sim.inputs.errors import InputError
 from sim.inputs.levers import Levers
-from sim.engine.model import MAX_SCALE
 from sim.inputs.params import ModelParams, load_params, params_from_dict, set_by_path
-from sim.paths import RESULTS
 from sim.inputs.scenario import SCENARIO_DIR, Scenario, load_scenario
+from sim.paths import RESULTS
 
 SOURCE = "configuration (conf/ and command line)"
 

@@ -22,9 +22,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 from sim.analysis.charts import GermanTicks  # noqa: E402
-from sim.inputs.city import STADTBEZIRK_STADTTEILE, STADTBEZIRKE, City  # noqa: E402
 from sim.analysis.compare import BASELINE, Comparison  # noqa: E402
 from sim.engine.mechanisms.measurement import NOT_A_SERVICE_CONTACT  # noqa: E402
+from sim.inputs.city import STADTBEZIRK_STADTTEILE, STADTBEZIRKE, City  # noqa: E402
 
 # (column, row) of each Stadtbezirk, north at the top, the Rhine's left bank (4) in the west.
 POSITION = {5: (1, 0), 6: (2, 0), 4: (0, 1), 1: (1, 1), 2: (2, 1), 7: (3, 1), 3: (1, 2), 8: (2, 2), 9: (1, 3), 10: (2, 3)}

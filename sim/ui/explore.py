@@ -19,9 +19,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
-from sim.engine.agents import STATUS_LABELS_DE  # noqa: E402
 from sim.analysis.charts import GermanTicks  # noqa: E402
 from sim.analysis.de_format import de  # noqa: E402
+from sim.engine.agents import STATUS_LABELS_DE  # noqa: E402
 from sim.engine.model import START_YEAR, PreventionChainModel  # noqa: E402
 from sim.ui import citymap, scenario_store, state  # noqa: E402
 from sim.ui import lever_fields as lf  # noqa: E402

@@ -8,8 +8,8 @@ from statistics import NormalDist
 import mesa
 
 from sim.engine.mechanisms.takeup import CAP, COST, DIST, INFO, TRUST  # positions of the barriers
-from sim.inputs.params import DEVELOPMENT_DOMAINS, TRAITS
 from sim.engine.population import AGE_OUT_MONTHS, AUGUST
+from sim.inputs.params import DEVELOPMENT_DOMAINS, TRAITS
 
 NOT_POOR, LOW_INCOME, SGB2 = 0, 1, 2
 STATUS_NAMES = ("not_poor", "low_income", "sgb2")

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import mesa
 
-from sim.inputs.city import City, load_city
-from sim.inputs.levers import Levers
-from sim.engine.mechanisms.takeup import susceptibility_weights
-from sim.inputs.params import BARRIERS, ModelParams, load_params
 from sim.engine.mechanisms.demography import sgb2_entry_monthly
 from sim.engine.mechanisms.history import donor_pool
+from sim.engine.mechanisms.takeup import susceptibility_weights
 from sim.engine.population import BAND_COLUMNS, BANDS_MONTHS, HOUSEHOLD_SIZE_SHARES, CityArrays
+from sim.inputs.city import City, load_city
+from sim.inputs.levers import Levers
+from sim.inputs.params import BARRIERS, ModelParams, load_params
 from sim.inputs.scenario import Scenario, load_scenario
 from sim.inputs.services import Catalogue, load_catalogue
 

@@ -16,8 +16,8 @@ import mesa
 from sim.engine.mechanisms.decisions import FAR_PLACE_DISTANCE
 from sim.engine.mechanisms.services import SIMPLIFIED_APPLICATION
 from sim.engine.mechanisms.takeup import APPLY, COVERED_COST_SHARE, INFO, LANG, TRUST
-from sim.inputs.params import BARRIERS, DEVELOPMENT_DOMAINS
 from sim.engine.population import AUGUST
+from sim.inputs.params import BARRIERS, DEVELOPMENT_DOMAINS
 from sim.inputs.services import Capacity
 
 from reference.agents import LOW_INCOME, SGB2, STATUS_NAMES

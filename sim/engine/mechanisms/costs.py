@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.inputs.errors import InputError
 from sim.engine.mechanisms.services import STATUS_INDEX
+from sim.inputs.errors import InputError
 from sim.inputs.services import PAYERS, SHARE_COLUMNS, Capacity, load_unit_costs
 
 OUTREACH_COST = "C09"  # an outreach / prevention-manager FTE costs like a navigator FTE: assumption

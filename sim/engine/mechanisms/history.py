@@ -29,10 +29,10 @@ import numpy as np
 from scipy.special import ndtri
 
 from sim.engine import rng
-from sim.paths import RESULTS
 from sim.engine.mechanisms.development import N_DOMAINS, SCHOOL, persistence, risk_code
 from sim.engine.mechanisms.takeup import household_key
 from sim.inputs.params import DEVELOPMENT_DOMAINS
+from sim.paths import RESULTS
 
 CACHE_DIR = RESULTS / ".cache" / "history"
 DONOR_SCALE = 0.1

@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engine.mechanisms import development
+from sim.engine.population import AUGUST, STATUS_LOW_INCOME, STATUS_SGB2
 from sim.inputs.params import AWO_ISS_DIMENSIONS as DIMENSIONS
 from sim.inputs.params import DEVELOPMENT_DOMAINS
-from sim.engine.population import AUGUST, STATUS_LOW_INCOME, STATUS_SGB2
 
 GERMAN, MOTOR, WEIGHT, SCHOOL, SOCIAL, MATERIAL = (
     DEVELOPMENT_DOMAINS.index(d) for d in ("german", "motor", "weight", "school", "social", "material"))

@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logit
 
-from sim.inputs.errors import InputError
 from sim.engine.mechanisms.capacity import CAPACITY_USE, CapacityAllocation
 from sim.engine.mechanisms.contacts import ChainContacts
 from sim.engine.mechanisms.decisions import TakeUpDecisions
@@ -35,8 +34,9 @@ from sim.engine.mechanisms.takeup import (
     traits_of_code,
 )
 from sim.engine.mechanisms.windows import AgeWindows
-from sim.inputs.params import BARRIERS, DEVELOPMENT_DOMAINS
 from sim.engine.population import AUGUST
+from sim.inputs.errors import InputError
+from sim.inputs.params import BARRIERS, DEVELOPMENT_DOMAINS
 from sim.inputs.services import Capacity
 
 KITA_SERVICES = ("u3_kita", "ue3_kita")
