@@ -272,7 +272,7 @@ def test_trait_codes_reproduce_household_traits_susceptibility_and_norm():
     risk_traits = np.column_stack([traits, hh.high_education]).astype(np.float32)
     code = development.risk_code(household_key(hh), hh.high_education)
     assert (development.risk_traits_of_code(code) == risk_traits).all()
-    assert (model.norm_by_code.T[code] == risk_traits @ development.risk_matrix(model.params)).all()
+    assert (model.development.norm_by_code.T[code] == risk_traits @ development.risk_matrix(model.params)).all()
 
 
 @pytest.mark.parametrize("scenario", ["baseline", "full_chain"])

@@ -21,8 +21,9 @@ from tqdm.auto import tqdm
 from sim.analysis.indicators import Accumulator, GroupIndex
 from sim.engine import rng
 from sim.engine.agents import Child, Household
-from sim.engine.mechanisms import demography, development
 from sim.engine.mechanisms.costs import LEVER_LINES, Costs
+from sim.engine.mechanisms.demography import Demography
+from sim.engine.mechanisms.development import Development
 from sim.engine.mechanisms.history import History
 from sim.engine.mechanisms.measurement import Measurement
 from sim.engine.mechanisms.services import ServiceSystem
@@ -79,14 +80,13 @@ class PreventionChainModel(mesa.Model):
                             self.scenario.source if self.scenario else "levers")
         self.levers = self.schedule.levers_in(self.first_year)
         self.city_arrays = CityArrays.from_table(self.city.table)
-        self.norm_by_code = development.norm_by_code(self.params)
-        self.dev_pull = development.monthly_pull(self.params)
-        self.dev_noise_sd = development.yearly_noise_sd(self.params)
-        self.sgb2_entry = demography.sgb2_entry_monthly(self.city_arrays, self.params)
-        self.in_mover_ages = demography.in_mover_ages(self.city_arrays, self.params)
         self.pop = Population(self.city_arrays, self.params, len(self.catalogue), self.seed, self.scale, t0=0,
                               household_unit=np.array([s.unit == "household" for s in self.catalogue.services.values()]))
+        # The mechanisms, each a class made from the model with a step(t); `step` below says in
+        # which order they run and what each reads and writes.
+        self.demography = Demography(self)
         self.services = ServiceSystem(self)
+        self.development = Development(self)
         # The city's children at the start arrive with a history that fits their age and family.
         self.history = History(self, history)
         self.history.assign(np.flatnonzero(self.pop.children.alive), 0)
@@ -94,9 +94,6 @@ class PreventionChainModel(mesa.Model):
         self.accumulator = Accumulator(self.groups, self.first_year, self.n_years_total)
         self.measurement = Measurement(self)
         self.costs = Costs(self)
-        bands = self.city_arrays.children_by_band
-        self.birth_weights = bands[:, 0] / bands[:, 0].sum()
-        self.move_weights = bands.sum(axis=1) / bands.sum()
         self.flows = {"births": 0, "moved_in": 0, "moved_out": 0, "aged_out": 0}
         self._views: dict[tuple[str, int], mesa.Agent] = {}
         self.datacollector = mesa.DataCollector(model_reporters={
@@ -127,20 +124,17 @@ class PreventionChainModel(mesa.Model):
         t, pop = self.t, self.pop
         if t % 12 == 0 and t > 0 and self.schedule.timed:
             self._set_levers(self.schedule.levers_in(self.year(t)))
-        self.measurement.before_month(t)
-        leaving = demography.age_out(pop, t)
-        self.measurement.ageing_out(t, leaving)
-        demography.poverty(pop, t, self.sgb2_entry)
-        moved_out, moved_in = demography.migration(pop, t, self.scale, self.move_weights, self.history,
-                                                       self.in_mover_ages)
-        births = demography.births(pop, t, self.scale, self.birth_weights)
-        pop.compact()
-        self.services.step(t)
-        self.measurement.after_allocation(t)
-        development.step(self, t)
-        self.measurement.snapshot(t)
-        self.costs.step(t)
-        self.flows = {"births": births, "moved_in": moved_in, "moved_out": moved_out, "aged_out": int(leaving.size)}
+        self.measurement.before_month(t)  # reads last month's state (school entry, first contacts)
+        leaving = self.demography.age_out(t)  # writes alive: the 18-year-olds leave
+        self.measurement.ageing_out(t, leaving)  # reads the leavers (NEET at 18) before they are dropped
+        flows = self.demography.step(t)  # writes households and children: poverty, moves, births
+        pop.compact()  # drops the rows of those who left
+        self.services.step(t)  # reads families and ages; writes use, places, waiting lists, contacts, handovers
+        self.measurement.after_allocation(t)  # reads the August allocation (waiting lists)
+        self.development.step(t)  # reads use and families; writes the children's scores
+        self.measurement.snapshot(t)  # reads everything: the indicators of the month
+        self.costs.step(t)  # reads use, places, contacts and levers; writes euros by payer
+        self.flows = {**flows, "aged_out": int(leaving.size)}
         self.datacollector.collect(self)
         self.t += 1
         self.running = self.t < self.n_months

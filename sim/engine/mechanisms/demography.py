@@ -206,3 +206,31 @@ def migration(pop: Population, t: int, scale: float, weights: np.ndarray, histor
         history.assign(pop.add_children(member_hh, (t - ages).astype(np.int32), first_born, t), t)
         n_in = int(member_hh.size)
     return n_out, n_in
+
+
+class Demography:
+    """Births, moves, poverty dynamics and ageing out, month by month. Reads the city's tables and
+    the parameters; writes households (status, Sozialraum, alive) and children (alive, new rows,
+    with a history from sim.engine.mechanisms.history for those who move in)."""
+
+    def __init__(self, model):
+        self.model = model
+        city = model.city_arrays
+        self.sgb2_entry = sgb2_entry_monthly(city, model.params)
+        self.in_mover_ages = in_mover_ages(city, model.params)
+        bands = city.children_by_band
+        self.birth_weights = bands[:, 0] / bands[:, 0].sum()
+        self.move_weights = bands.sum(axis=1) / bands.sum()
+
+    def age_out(self, t: int) -> np.ndarray:
+        """The children who turn 18 leave; their rows, for the measurement before they are dropped."""
+        return age_out(self.model.pop, t)
+
+    def step(self, t: int) -> dict[str, int]:
+        """Poverty dynamics, moves and births of this month; the flows (children) it made."""
+        model, pop = self.model, self.model.pop
+        poverty(pop, t, self.sgb2_entry)
+        moved_out, moved_in = migration(pop, t, model.scale, self.move_weights, model.history, self.in_mover_ages)
+        births_ = births(pop, t, model.scale, self.birth_weights)
+        return {"births": births_, "moved_in": moved_in, "moved_out": moved_out}
+

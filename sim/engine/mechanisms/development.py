@@ -48,28 +48,40 @@ def yearly_noise_sd(params: ModelParams) -> np.ndarray:
     return np.sqrt(1.0 - persistence(params) ** 2).astype(np.float32)
 
 
-def step(model, t: int) -> None:
-    """One month of development for every row (rows of departed children are updated too:
-    cheaper than selecting, and never read).
+class Development:
+    """The monthly step of the children's scores (see the module docstring). Reads the services
+    used and the families (ServiceSystem.effective, family_changed, household_key); writes each
+    child's dev, dev_rate and rate_ready."""
 
-    The constant part of a child's monthly change, pull × norm + effect / 12, is kept in
-    `dev_rate` and re-made only for the rows whose inputs changed: the services used, the
-    household's traits or Sozialraum, the 36-month mark of the German effect, or school entry
-    (which shifts the school-readiness norm). So a month costs one multiply-add per domain."""
-    ch = model.pop.children
-    stale = _stale_rows(model, t)
-    if stale.size:
-        _refresh_rates(model, t, stale)
-    keep = 1.0 - model.dev_pull
-    noise = None
-    if t % 12 == 7:  # random change once a year, in August
-        noise = rng.generator(model.seed, "development", t).standard_normal((ch.n, N_DOMAINS), dtype=np.float32)
-    for d in range(N_DOMAINS):  # domain by domain over contiguous columns
-        column = ch.dev[:, d]
-        column *= keep[d]
-        column += ch.dev_rate[:, d]
-        if noise is not None:
-            column += model.dev_noise_sd[d] * noise[:, d]
+    def __init__(self, model):
+        self.model = model
+        self.norm_by_code = norm_by_code(model.params)  # (domains × risk codes) the family's norm
+        self.pull = monthly_pull(model.params)
+        self.noise_sd = yearly_noise_sd(model.params)
+
+    def step(self, t: int) -> None:
+        """One month of development for every row (rows of departed children are updated too:
+        cheaper than selecting, and never read).
+
+        The constant part of a child's monthly change, pull × norm + effect / 12, is kept in
+        `dev_rate` and re-made only for the rows whose inputs changed: the services used, the
+        household's traits or Sozialraum, the 36-month mark of the German effect, or school entry
+        (which shifts the school-readiness norm). So a month costs one multiply-add per domain."""
+        model = self.model
+        ch = model.pop.children
+        stale = _stale_rows(model, t)
+        if stale.size:
+            _refresh_rates(model, t, stale)
+        keep = 1.0 - self.pull
+        noise = None
+        if t % 12 == 7:  # random change once a year, in August
+            noise = rng.generator(model.seed, "development", t).standard_normal((ch.n, N_DOMAINS), dtype=np.float32)
+        for d in range(N_DOMAINS):  # domain by domain over contiguous columns
+            column = ch.dev[:, d]
+            column *= keep[d]
+            column += ch.dev_rate[:, d]
+            if noise is not None:
+                column += self.noise_sd[d] * noise[:, d]
 
 
 def _stale_rows(model, t: int) -> np.ndarray:
@@ -92,7 +104,7 @@ def norm_of(model, rows: np.ndarray) -> np.ndarray:
     ch, hh = pop.children, pop.households
     h = ch.hh[rows]
     key = model.services.household_key.take(h)
-    norm = model.norm_by_code.take(risk_code(key, hh.high_education[h]), axis=1)
+    norm = model.development.norm_by_code.take(risk_code(key, hh.high_education[h]), axis=1)
     typ = model.city_arrays.sozialraum_typ.take(hh.sozialraum[h])
     norm[SCHOOL] += par.neighbourhood_school_per_type * (typ - 1) + ch.school_shift[rows]
     return norm
@@ -111,7 +123,7 @@ def _refresh_rates(model, t: int, rows: np.ndarray) -> None:
     german = _german_effect(model, use, hh.other_language[h], early)
     for d in range(N_DOMAINS):
         effect = german if d == GERMAN else _service_effect(use, model.services.effect_matrix[:, d])
-        ch.dev_rate[:, d][rows] = model.dev_pull[d] * norm[d] + effect * np.float32(1.0 / 12.0)
+        ch.dev_rate[:, d][rows] = model.development.pull[d] * norm[d] + effect * np.float32(1.0 / 12.0)
     ch.rate_ready[rows] = True
     for s in model.services.effective:
         ch.use_seen[:, s][rows] = use[:, s]

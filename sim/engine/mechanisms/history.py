@@ -54,7 +54,7 @@ def family_norm(model, rows: np.ndarray) -> np.ndarray:
     ch, hh = pop.children, pop.households
     h = ch.hh[rows]
     key = household_key(hh)[h]
-    norm = model.norm_by_code.take(risk_code(key, hh.high_education[h]), axis=1).T.copy()
+    norm = model.development.norm_by_code.take(risk_code(key, hh.high_education[h]), axis=1).T.copy()
     typ = model.city_arrays.sozialraum_typ.take(hh.sozialraum[h])
     norm[:, SCHOOL] += model.params.development.neighbourhood_school_per_type * (typ - 1)
     return norm

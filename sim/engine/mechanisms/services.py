@@ -112,7 +112,7 @@ class ServiceSystem(AgeWindows, TakeUpDecisions, CapacityAllocation, ChainContac
         only_other = np.array([svc.effects_only_for == "other_language" for svc in self.svc])
         german = self.effects[:, DEVELOPMENT_DOMAINS.index("german")]
         # Columns: the four domains, then German for every child, then German only where German is
-        # not spoken at home (plusKITA); development.step combines them.
+        # not spoken at home (plusKITA); Development.step combines them.
         self.effect_matrix = np.column_stack(
             [self.effects, np.where(only_other, 0.0, german), np.where(only_other, german, 0.0)]).astype(np.float32)
         self.effective = np.flatnonzero(self.effect_matrix.any(axis=1))  # the services with any effect
