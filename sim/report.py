@@ -32,7 +32,7 @@ from sim.analysis.de_format import de, de_interval
 from sim.analysis.indicators import INDICATOR_LABELS_DE
 from sim.analysis.results import atomic_directory, write_csv, write_parquet, write_provenance, write_text
 from sim.engine.model import MAX_SCALE
-from sim.inputs.services import load_unit_costs
+from sim.inputs.services import load_catalogue, load_unit_costs
 from sim.paths import RESULTS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -239,16 +239,22 @@ def limit_of(row) -> str:
 
 def capacity_table(c: Comparison) -> pd.DataFrame:
     """Per scenario and capacity-limited service: capacity, its use, who asked in vain and who did
-    not ask (monthly averages of the reported years, city scale), and what limits the reach."""
+    not ask (monthly averages of the reported years, city scale), and what limits the reach.
+    A service given without application (plusKITA) is "asked for" by every child it is for: its
+    label says so."""
     use = c.capacity_use()
+    services = load_catalogue().services
     rows = []
     for _, row in use.iterrows():
-        rows.append({"Szenario": c.titles.get(row["scenario"], row["scenario"]), "Angebot": row["service_label"],
+        label = row["service_label"]
+        if row["service"] in services and services[row["service"]].access == "automatic":
+            label += " (ohne Antrag: nachgefragt = jedes Kind, für das es gedacht ist)"
+        rows.append({"Szenario": c.titles.get(row["scenario"], row["scenario"]), "Angebot": label,
                      "Kapazität": f"{de(row['capacity'], 0)} {CAPACITY_UNITS[row['capacity_kind']]}",
                      "genutzt": de(row["used"], 0),
                      "Auslastung": de(row["used_share"] * 100, 0) + " %" if pd.notna(row["used_share"]) else "–",
-                     "angefragt, ohne Platz/Termin": de(row["unserved"], 0),
-                     "im Alter und berechtigt, ohne Anfrage": de(row["not_asking"], 0),
+                     "nachgefragt, ohne Platz/Termin": de(row["unserved"], 0),
+                     "im Alter und berechtigt, ohne Nachfrage": de(row["not_asking"], 0),
                      "Grenze der Reichweite": limit_of(row) if pd.notna(row["used_share"]) else "kein Angebot"})
     return pd.DataFrame(rows)
 
@@ -325,7 +331,7 @@ anfragt; dann hilft mehr Kapazität nicht, eher Zugang (aufsuchend, mehrsprachig
 <li><a href="paths.csv">paths.csv</a>: Mehrkosten und Wirkungen je Kalenderjahr, auch aufsummiert und abgezinst</li>
 <li><a href="cost_effectiveness.csv">cost_effectiveness.csv</a>: Mehrkosten, Reichweite, vermiedene Fälle (Mittel der Berichtsjahre)</li>
 <li><a href="cost_effectiveness_periods.csv">cost_effectiveness_periods.csv</a>: Planungszeiträume, beide Perspektiven, fünf Wirkungen, Intervalle</li>
-<li><a href="capacity.csv">capacity.csv</a>: Kapazität, Nutzung, offene Anfragen und Kinder ohne Anfrage je Szenario und Angebot</li>
+<li><a href="capacity.csv">capacity.csv</a>: Kapazität, Nutzung, offene Nachfrage und Kinder ohne Nachfrage je Szenario und Angebot</li>
 <li><a href="unit_costs.csv">unit_costs.csv</a>: Kostensätze, Kostenträger und Quellen</li>
 <li><a href="runs.parquet">runs.parquet</a>: jeder Lauf einzeln, mit Sozialräumen</li></ul>
 </body></html>
