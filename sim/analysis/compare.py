@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.analysis.de_format import de
+from sim.analysis.de_format import de, de_share
 from sim.analysis.intervals import CONFIDENCE, t_half_width
 from sim.engine.model import START_YEAR, PreventionChainModel
 from sim.inputs.scenario import Scenario, load_scenario
@@ -124,9 +124,8 @@ class Comparison:
 
     def label(self) -> str:
         """The line every chart and table carries."""
-        share = self.scale * 100
         return (f"synthetisches Düsseldorf · {len(self.seeds)} {'Seed' if len(self.seeds) == 1 else 'Seeds (gepaart)'} · "
-                f"{de(share, 0 if share == round(share) else 1)} % der Stadt · {self.years} Jahre")
+                f"{de_share(self.scale)} der Stadt · {self.years} Jahre")
 
     def capacity_use(self) -> pd.DataFrame:
         """Per scenario and capacity-limited service, monthly averages over the reported years and

@@ -21,3 +21,9 @@ def de_interval(mean: float, lo: float, hi: float, digits: int = 1, scale: float
     if pd.isna(lo):
         return de(mean * scale, digits, sign=True)
     return f"{de(mean * scale, digits, sign=True)} [{de(lo * scale, digits)}; {de(hi * scale, digits)}]"
+
+
+def de_share(fraction: float) -> str:
+    """A share of the city as a German writes it: "2 %", "0,5 %" (a decimal only where needed)."""
+    percent = fraction * 100
+    return f"{de(percent, 0 if percent == round(percent) else 1)} %"

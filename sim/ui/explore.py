@@ -20,7 +20,7 @@ from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
 from sim.analysis.charts import GermanTicks  # noqa: E402
-from sim.analysis.de_format import de  # noqa: E402
+from sim.analysis.de_format import de_share  # noqa: E402
 from sim.engine.agents import STATUS_LABELS_DE  # noqa: E402
 from sim.engine.model import START_YEAR, PreventionChainModel  # noqa: E402
 from sim.ui import citymap, scenario_store, state  # noqa: E402
@@ -74,12 +74,6 @@ CHART_DISPLAY_PX = 460
 MIN_TEXT_PX = 11
 
 
-def share_text(scale: float) -> str:
-    """A sample share as a German writes it: "2 %", "0,5 %"."""
-    percent = scale * 100
-    return f"{de(percent, 0 if percent == round(percent) else 1)} %"
-
-
 # ---- components shown inside SolaraViz (they get the current model) ------------------------------
 def MonthlyCharts(model):
     update_counter.get()
@@ -100,7 +94,7 @@ def MonthlyCharts(model):
     if not len(df):
         fig.text(0.5, 0.5, "Noch kein Monat gerechnet:\nStep oder ▶ drücken", ha="center", fontsize=12,
                  bbox={"facecolor": "white", "edgecolor": "0.5"})
-    fig.suptitle(f"Monatsreihen · Seed {model.seed} · Stichprobe {share_text(model.scale)}\n{SYNTHETIC}", fontsize=10)
+    fig.suptitle(f"Monatsreihen · Seed {model.seed} · Stichprobe {de_share(model.scale)}\n{SYNTHETIC}", fontsize=10)
     fig.tight_layout()
     ChartImage(drawing_of(fig), "monatsreihen")
 
@@ -236,7 +230,7 @@ def Page():
     solara.Markdown(HELP)
     scenario = params["scenario"]
     edited = " · mit geänderten Hebeln" if params["levers"] != scenario.levers else ""
-    solara.Text(f"Läuft: {scenario.title}{edited} · {SYNTHETIC} · Stichprobe {share_text(params['scale'])} · "
+    solara.Text(f"Läuft: {scenario.title}{edited} · {SYNTHETIC} · Stichprobe {de_share(params['scale'])} · "
                 f"Seed {params['seed']} · {params['years']} Jahre", classes=["erkunden-status"])
     SolaraViz(model, components=COMPONENTS, model_params=params, name="Erkunden: ein Modell live",
               play_interval=250).key(f"viz-{version}")
