@@ -32,7 +32,7 @@ from sim.analysis.de_format import de, de_interval
 from sim.analysis.indicators import INDICATOR_LABELS_DE
 from sim.analysis.results import atomic_directory, write_csv, write_parquet, write_provenance, write_text
 from sim.engine.model import MAX_SCALE
-from sim.inputs.services import load_catalogue, load_unit_costs
+from sim.inputs.services import load_unit_costs
 from sim.paths import RESULTS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -243,11 +243,10 @@ def capacity_table(c: Comparison) -> pd.DataFrame:
     A service given without application (plusKITA) is "asked for" by every child it is for: its
     label says so."""
     use = c.capacity_use()
-    services = load_catalogue().services
     rows = []
     for _, row in use.iterrows():
         label = row["service_label"]
-        if row["service"] in services and services[row["service"]].access == "automatic":
+        if row["access"] == "automatic":
             label += " (ohne Antrag: nachgefragt = jedes Kind, für das es gedacht ist)"
         rows.append({"Szenario": c.titles.get(row["scenario"], row["scenario"]), "Angebot": label,
                      "Kapazität": f"{de(row['capacity'], 0)} {CAPACITY_UNITS[row['capacity_kind']]}",

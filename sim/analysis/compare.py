@@ -132,10 +132,10 @@ class Comparison:
         seeds at city scale: capacity, used, asked and got nothing, in the age and group but did
         not ask; and the share of the capacity used."""
         if self.run_capacity.empty:
-            return pd.DataFrame(columns=["scenario", "service", "service_label", "capacity_kind", "capacity", "used",
-                                         "unserved", "not_asking", "used_share"])
+            return pd.DataFrame(columns=["scenario", "service", "service_label", "capacity_kind", "access", "capacity",
+                                         "used", "unserved", "not_asking", "used_share"])
         numbers = ["capacity", "used", "unserved", "not_asking"]
-        out = self.run_capacity.groupby(["scenario", "service", "service_label", "capacity_kind"], sort=False)[
+        out = self.run_capacity.groupby(["scenario", "service", "service_label", "capacity_kind", "access"], sort=False)[
             numbers].mean().reset_index()
         out["used_share"] = out["used"] / out["capacity"].where(out["capacity"] > 0)
         return out

@@ -220,7 +220,8 @@ class PreventionChainModel(mesa.Model):
         """What each capacity-limited service did, per reported year, at city scale as monthly
         averages: its capacity (places, cases at a time, or contacts a month for single contacts),
         what of it was used, the children who asked and got nothing that month, and those in its
-        age and group who did not ask. This says why a lever's reach stops growing: a caseload that
+        age and group who did not ask; with the service's access (for "automatic" every child it is
+        for counts as asking). This says why a lever's reach stops growing: a caseload that
         is not used up is not the limit; who asks is."""
         services = self.services
         rows = []
@@ -233,9 +234,9 @@ class PreventionChainModel(mesa.Model):
                     continue
                 capacity, used, unserved, not_asking = services.capacity_months[y, s] / 12 / self.scale
                 kind = "places" if svc.capacity.fte is None else ("contacts_per_month" if svc.mode == "once" else "cases")
-                rows.append((year, service_id, svc.name, kind, capacity, used, unserved, not_asking))
-        table = pd.DataFrame(rows, columns=["year", "service", "service_label", "capacity_kind", "capacity", "used",
-                                            "unserved", "not_asking"])
+                rows.append((year, service_id, svc.name, kind, svc.access, capacity, used, unserved, not_asking))
+        table = pd.DataFrame(rows, columns=["year", "service", "service_label", "capacity_kind", "access", "capacity",
+                                            "used", "unserved", "not_asking"])
         table["used_share"] = table["used"] / table["capacity"].where(table["capacity"] > 0)
         table.insert(0, "scenario", self.scenario.name if self.scenario else "custom")
         table.insert(1, "seed", self.seed)
