@@ -128,9 +128,17 @@ def MapTab(c: Comparison):
         lambda: map_figure(c, scenario, indicator),
         citymap.by_stadtbezirk(values, _city()).rename(columns={"Mittelwert": "Mittel (Pp.)", "Minimum": "Min (Pp.)",
                                                                "Maximum": "Max (Pp.)"}),
-        f"karte_{scenario}_{indicator}",
+        map_chart_name(scenario, indicator),
         note="Einzelne Sozialräume sind in einer kleinen Stichprobe sehr unsicher; die Tabelle fasst je Stadtbezirk zusammen.",
         dependencies=[id(c), scenario, indicator])
+
+
+# The names (and so the files and cache keys) of the tab charts that are drawn ahead.
+CHAIN_CHART, HEATMAP_CHART = "kette_reichweite", "waermebild_raeume"
+
+
+def map_chart_name(scenario: str, indicator: str) -> str:
+    return f"karte_{scenario}_{indicator}"
 
 
 def map_figure(c: Comparison, scenario: str, indicator: str):
@@ -171,11 +179,11 @@ def Changes(c: Comparison, before: Comparison | None):
 def charts_ahead(c: Comparison) -> list[tuple[str, list, object]]:
     """The charts of the tabs after the first, as their tabs name them (the first tab draws its own)."""
     others = [n for n in c.names if n != BASELINE]
-    ahead = [("kette_reichweite", [id(c)], lambda: charts.chain_chart(c)),
-             ("waermebild_raeume", [id(c)], lambda: charts.heatmap_chart(c))]
+    ahead = [(CHAIN_CHART, [id(c)], lambda: charts.chain_chart(c)),
+             (HEATMAP_CHART, [id(c)], lambda: charts.heatmap_chart(c))]
     if others:
         scenario, indicator = others[0], citymap.COMPARISON_MEASURES[0]
-        ahead.append((f"karte_{scenario}_{indicator}", [id(c), scenario, indicator],
+        ahead.append((map_chart_name(scenario, indicator), [id(c), scenario, indicator],
                       lambda: map_figure(c, scenario, indicator)))
     return ahead
 
@@ -210,11 +218,11 @@ def Results(c: Comparison):
             FigureWithTable(lambda: charts.gap_chart(c), gap_table(c), "abstand_arm_nicht_arm",
                             dependencies=[id(c)])
         with solara.lab.Tab("Reichweite je Lebensphase"):
-            FigureWithTable(lambda: charts.chain_chart(c), chain_table(c), "kette_reichweite", dependencies=[id(c)])
+            FigureWithTable(lambda: charts.chain_chart(c), chain_table(c), CHAIN_CHART, dependencies=[id(c)])
         with solara.lab.Tab("Kapazität und Nachfrage"):
             CapacityTab(c)
         with solara.lab.Tab("Karte (schematisch)"):
             MapTab(c)
         with solara.lab.Tab("Stadtbezirke und Sozialraumtypen"):
-            FigureWithTable(lambda: charts.heatmap_chart(c), heatmap_table(c), "waermebild_raeume",
+            FigureWithTable(lambda: charts.heatmap_chart(c), heatmap_table(c), HEATMAP_CHART,
                             dependencies=[id(c)])
