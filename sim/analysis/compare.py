@@ -5,10 +5,11 @@ random draw (draws are keyed by seed, purpose, month and person, see sim.engine.
 and the baseline run with the same seed differ only where a lever changes a decision. The
 difference per seed is therefore the lever's effect; its mean over seeds gets a 95% t-interval.
 
-    python -m sim.analysis.compare                      # the standard set, 5 seeds, full city
-    python -m sim.analysis.compare --scenarios baseline,lotsen --seeds 3 --scale 0.2
+`compare()` is the library entry point (the main job, the UI and the tests use it); on the command
+line it runs through the report:
 
-`compare()` is the library entry point (the main job, the UI and the tests use it).
+    python -m sim.report                      # the standard set, 5 seeds, full city
+    python -m sim.report --scenarios baseline,lotsen --seeds 3 --scale 0.2
 """
 
 from __future__ import annotations
