@@ -124,20 +124,16 @@ def child_ui_default() -> dict:
     t1 = time.perf_counter()
     from sim.ui.widgets import png_bytes
     import matplotlib.pyplot as plt
-    from sim.ui import citymap
-    from sim.ui.compare_results import _city
+    from sim.ui.compare_results import charts_ahead
 
-    def schematic_map(c):
-        values = citymap.difference_values(c, [n for n in c.names if n != "baseline"][0], citymap.COMPARISON_MEASURES[0])
-        return citymap.schematic_map(values, _city(), "Karte", "Prozentpunkte", subtitle=c.label(), diverging=True)
-
-    # The results page opens on the gap chart; then the charts of its other tabs (map, heat map,
-    # chain), then those of the Budget page.
+    # The results page opens on the gap chart; then the charts its other tabs show, as the page
+    # draws them ahead (chain, heat map, map); then those of the Budget page.
     done = []
-    tabs = (charts.gap_chart, charts.chain_chart, schematic_map, charts.heatmap_chart)
-    budget = (charts.cost_effect_chart, charts.path_chart, charts.cumulative_chart, charts.budget_chart)
+    tabs = [lambda: charts.gap_chart(comparison)] + [make for _, _, make in charts_ahead(comparison)]
+    budget = [lambda chart=chart: chart(comparison)
+              for chart in (charts.cost_effect_chart, charts.path_chart, charts.cumulative_chart, charts.budget_chart)]
     for make in tabs + budget:
-        fig = make(comparison)
+        fig = make()
         png_bytes(fig)
         plt.close(fig)
         done.append(time.perf_counter())
