@@ -117,6 +117,7 @@ def draw_png(make_figure: Callable[[], object]) -> Drawing:
 # eagerly built tab would). Each entry keeps its result object alive, so that no later result can
 # be given the same id() while the entry exists.
 _drawn_ahead: dict[tuple, tuple[object, Drawing]] = {}
+_drawn_ahead_lock = threading.Lock()  # sessions draw ahead in threads of their own
 _DRAWN_AHEAD_KEPT = 12  # the charts of the last four comparisons; the oldest go first
 
 
@@ -134,11 +135,13 @@ def draw_ahead(charts: list[tuple[str, list, Callable[[], object]]], owner: obje
             if key in _drawn_ahead:
                 continue
             try:
-                _drawn_ahead[key] = (owner, draw_png(make_figure))
+                drawing = draw_png(make_figure)
             except Exception:  # the tab draws it again when opened, and shows the error there
                 continue
-            while len(_drawn_ahead) > _DRAWN_AHEAD_KEPT:
-                _drawn_ahead.pop(next(iter(_drawn_ahead)))
+            with _drawn_ahead_lock:
+                _drawn_ahead[key] = (owner, drawing)
+                while len(_drawn_ahead) > _DRAWN_AHEAD_KEPT:
+                    _drawn_ahead.pop(next(iter(_drawn_ahead)))
 
     thread = threading.Thread(target=work, name="charts-ahead", daemon=True)
     thread.start()
