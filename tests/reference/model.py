@@ -14,6 +14,7 @@ import mesa
 
 from sim.engine.mechanisms.demography import sgb2_entry_monthly
 from sim.engine.mechanisms.history import donor_pool
+from sim.engine.model import PreventionChainModel
 from sim.engine.mechanisms.takeup import susceptibility_weights
 from sim.engine.population import BAND_COLUMNS, BANDS_MONTHS, HOUSEHOLD_SIZE_SHARES, CityArrays
 from sim.inputs.city import City, load_city
@@ -100,7 +101,7 @@ class ReferenceModel(mesa.Model):
         # Derived inputs shared with the engine: the SGB II entry hazards per Sozialraum and kind of
         # family, and the donors (status-quo children) whose histories arriving children take.
         self.sgb2_entry = sgb2_entry_monthly(CityArrays.from_table(self.city.table), self.params).tolist()
-        self.donors = _Donors(donor_pool(self).data)
+        self.donors = _Donors(donor_pool(self, engine=PreventionChainModel).data)
         self.households: list[Household] = []
         self.children: list[Child] = []
         self.statistics = StatisticsOffice(self)

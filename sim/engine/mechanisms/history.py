@@ -127,8 +127,12 @@ def _fingerprint(model) -> str:
 _POOLS: dict[str, DonorPool] = {}
 
 
-def donor_pool(model) -> DonorPool:
-    """The donor pool of this city, catalogue and parameters: from memory, from disk, or made now."""
+def donor_pool(model, engine: type | None = None) -> DonorPool:
+    """The donor pool of this city, catalogue and parameters: from memory, from disk, or made now.
+
+    `engine` is the model class whose status-quo run gives the donors: the engine itself by default
+    (no import of sim.engine.model here: it imports us); the per-agent reference names the engine,
+    so that its arriving children take the same donors as the engine's."""
     key = _fingerprint(model)
     if key in _POOLS:
         return _POOLS[key]
@@ -142,8 +146,7 @@ def donor_pool(model) -> DonorPool:
         except Exception:  # a damaged cache file is made again
             data = None
     if data is None:
-        # The donor run is a model of its own, of the same kind (no import of sim.engine.model here: it imports us).
-        donor_run = type(model)("baseline", city=model.city, catalogue=model.catalogue, params=model.params,
+        donor_run = (engine or type(model))("baseline", city=model.city, catalogue=model.catalogue, params=model.params,
                                 seed=DONOR_SEED, scale=DONOR_SCALE, years=1, burn_in_years=DONOR_YEARS - 1,
                                 history="norm_only")
         data = record_donors(donor_run.run())
