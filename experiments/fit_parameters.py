@@ -62,6 +62,7 @@ FREE = [
     ("takeup.elasticity.cost", "plain", (0.0, 6.0), ["T07", "T12", "T13", "D11"]),
     ("takeup.elasticity.information", "plain", (0.0, 6.0), ["D07", "D08", "T21", "T14", "A02"]),
     ("takeup.elasticity.stigma_trust", "plain", (0.0, 6.0), ["T07", "D11", "T12", "D07", "A02"]),
+    ("takeup.work_demand", "plain", (0.0, 6.0), ["T07", "D11", "T06", "D06", "D09"]),
     ("takeup.susceptibility.information.sgb2", "plain", (0.0, 4.0), ["T07", "D11", "D07", "T14", "T15", "A02"]),
     ("development.risk.german.other_language", "plain", (-4.0, 0.0), ["T10", "T11"]),
     ("development.risk.german.sgb2", "plain", (-3.0, 0.5), ["T10", "T11"]),

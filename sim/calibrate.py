@@ -179,6 +179,7 @@ def relationship_checks(tables: list[pd.DataFrame], summaries: list[pd.DataFrame
     entrants = pd.concat(summaries).groupby(["sgb2", "kita_before_36"])[["n", "insufficient_german"]].sum()
     german = (entrants["insufficient_german"] / entrants["n"]).to_dict()
     welcome = value[("welcome_visit_acceptance", "poverty", "sgb2")] / value[("welcome_visit_acceptance", "poverty", "non_sgb2")]
+    unplaced = [value[("u3_waiting_list_august", "poverty", g)] for g in ("any_low_income", "not_poor")]
     rows = [
         ("V1", "Gymnasium transition falls from Sozialraumtyp 1 to 5 (types 2-4 not fitted)",
          " > ".join(f"{g:.2f}" for g in gym), bool(np.all(np.diff(gym) < 0)),
@@ -190,6 +191,9 @@ def relationship_checks(tables: list[pd.DataFrame], summaries: list[pd.DataFrame
         ("V3", "a universal home visit reaches poor families less: ratio poor / not poor",
          f"{welcome:.2f}", bool(0.6 <= welcome <= 0.9),
          "KiD 0-3 2022 (NZFH): midwife after birth 62.7% of poor vs 84.3% of other families (ratio 0.74); checked as 0.6-0.9"),
+        ("V4", "unmet U3 demand (share of the 0-2s wanting a place and without one in August): low income vs not poor",
+         f"{unplaced[0]:.3f} vs {unplaced[1]:.3f}", bool(unplaced[0] > unplaced[1]),
+         "KiBS 2013-2020 (Sozialbericht 2024, bpb, ch. 2.3.2): low-income families want U3 care less, yet their unmet demand is clearly higher"),
     ]
     return pd.DataFrame(rows, columns=["id", "relationship", "model", "holds", "published"])
 

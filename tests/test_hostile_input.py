@@ -717,3 +717,31 @@ def test_the_command_line_refuses_a_bad_override_before_running(tmp_path, overri
     assert "Traceback" not in done.stderr, done.stderr[-2000:]
     assert not out.exists(), "a refused configuration must not leave a result folder"
     assert not list(tmp_path.glob(".ergebnis.*")), "nor a temporary of one"
+
+
+def test_an_input_error_raised_in_a_worker_process_reaches_the_parent_whole():
+    """A bad catalogue met in a worker of a process pool (calibration, sweeps) must reach the parent
+    as the same InputError, file, field and allowed values included, not as a broken pool.
+    Negative control: the default pickling of an exception with keyword-only arguments fails."""
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        with pytest.raises(InputError) as raised:
+            pool.submit(_raise_input_error).result()
+    error = raised.value
+    assert (error.source, error.field, error.row, error.allowed) == ("services.yaml", "u3_kita.demand_follows", 3, ["parents_work"])
+    assert "u3_kita.demand_follows" in str(error)
+    with pytest.raises(TypeError):
+        pickle.loads(pickle.dumps(_PlainError("a", "b", allowed=1)))
+
+
+class _PlainError(ValueError):
+    """An error like InputError without its __reduce__."""
+
+    def __init__(self, source, field, *, allowed=None):
+        super().__init__(f"{source}: {field}")
+
+
+def _raise_input_error():
+    raise InputError("services.yaml", "u3_kita.demand_follows", "not a kind of demand", row=3, allowed=["parents_work"])

@@ -417,6 +417,43 @@ def test_families_registered_before_the_deadline_come_first_and_information_deci
     assert np.array_equal(keys(any_time, True)[0], keys(any_time, False)[0])
 
 
+def test_parents_who_do_not_all_work_want_a_u3_place_less(params):
+    """Demand for a U3 place follows the parents' work (TakeUp.work_demand, services with
+    demand_follows: parents_work). On the engine's own take-up function: for a family in which not
+    all parents work the logit is lower by exactly work_demand, for a working family it is the same,
+    and a service whose demand does not follow work (the Ü3 place) is untouched (negative controls).
+    On the run: fewer children of such families want a U3 place, by a margin."""
+    from scipy.special import logit
+
+    def run(work_demand: float) -> PreventionChainModel:
+        changed = params.model_copy(update={"takeup": params.takeup.model_copy(update={"work_demand": work_demand})})
+        return PreventionChainModel("baseline", seed=5, scale=0.1, years=1, burn_in_years=1, params=changed).run()
+
+    def wanting(model: PreventionChainModel, employed: bool) -> float:
+        ch, hh = model.pop.children, model.pop.households
+        u3 = model.services.ids.index("u3_kita")
+        age = model.t - 1 - ch.birth
+        group = ch.alive & (age >= 8) & (age <= 32) & (hh.employed[ch.hh] == employed)
+        return float(ch.takes_up[group, u3].mean())
+
+    strong, none = run(2.0), run(0.0)
+    assert wanting(strong, False) < wanting(none, False) - 0.1, (wanting(strong, False), wanting(none, False))
+
+    system, ch, hh = strong.services, strong.pop.children, strong.pop.households
+    rows = np.flatnonzero(ch.alive)
+    employed = hh.employed[ch.hh[rows]]
+    ctx = system.context(strong.t, system.household_key)
+    for service_id, lowered_by in (("u3_kita", 2.0), ("ue3_kita", 0.0)):
+        s = system.ids.index(service_id)
+        with_demand = logit(system.takeup_probability(s, rows, ctx)[0].astype(np.float64))
+        saved = system.work_demand[s]
+        system.work_demand[s] = 0.0
+        without = logit(system.takeup_probability(s, rows, ctx)[0].astype(np.float64))
+        system.work_demand[s] = saved
+        assert np.allclose(without[~employed] - with_demand[~employed], lowered_by, atol=1e-3), service_id
+        assert np.allclose(without[employed], with_demand[employed], atol=1e-6), service_id
+
+
 def test_lotsen_reach_stops_growing_where_families_do_not_ask(params):
     """60 Lotsen FTE reach the families 20 reach: the engine's capacity counters show the caseload
     unused and nobody turned away, and the families in the age window who do not ask. Negative

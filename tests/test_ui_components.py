@@ -332,16 +332,13 @@ def test_the_horizon_sets_the_years_and_says_when_school_entry_cannot_show_the_e
 
 def _smallest_text_on_screen(fig, display_px: float) -> float:
     """The smallest text of a figure in CSS pixels when its PNG is shown display_px wide."""
-    from matplotlib.text import Text
     from PIL import Image
     import io
 
-    from sim.ui.widgets import png_bytes
+    from sim.ui.widgets import png_bytes, smallest_text_px
 
-    fig.canvas.draw() if hasattr(fig.canvas, "draw") else None
     natural = Image.open(io.BytesIO(png_bytes(fig))).size[0]
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    return min(sizes) * 110 / 72 * display_px / natural  # png_bytes draws at 110 dpi
+    return smallest_text_px(fig) * display_px / natural
 
 
 def test_erkunden_charts_have_text_of_at_least_11_px_at_the_default_size(monkeypatch):

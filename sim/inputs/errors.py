@@ -18,6 +18,15 @@ class InputError(ValueError):
             message += f" (allowed: {_short(allowed, 2000)})"
         super().__init__(message)
 
+    def __reduce__(self):
+        # Raised in a worker process, the error must reach the parent whole (the default pickling
+        # passes only the message, and the parent would see a broken pool instead).
+        return _rebuild, (self.source, self.field, self.problem, self.row, self.allowed)
+
+
+def _rebuild(source, field, problem, row, allowed) -> InputError:
+    return InputError(source, field, problem, row=row, allowed=allowed)
+
 
 def _short(value: object, limit: int = 200) -> str:
     """A pasted page of text or a number of 5,000 digits in a key must not flood the message."""

@@ -176,6 +176,14 @@ class TakeUp(_Strict):
     )
     handover_strength: float = Field(0.6, ge=0, le=1, description="share of the information and trust barrier that a warm handover removes: assumption")
     outreach_strength: float = Field(0.6, ge=0, le=1, description="share of the information and trust barrier that full outreach coverage removes: assumption")
+    work_demand: float = Field(
+        1.0, ge=0, le=6,
+        description="logit by which families in which not all parents work want less of a service whose demand "
+                    "follows parents' work (demand_follows: parents_work, the U3 places): a demand, not a barrier, so no "
+                    "lever lowers it. KiBS 2013-2020 (Sozialbericht 2024, bpb, ch. 2.3.2): U3 children of working "
+                    "mothers use care far more (59 % in 2013, 65 % in 2020), those of mothers without work very "
+                    "little; stated demand of low-income families is clearly lower. Fitted to T07, D11 and T06",
+    )
     need_targeting_risk: dict[str, Weight] = Field(
         default={"sgb2": 1.0, "single_parent": 0.5, "low_education": 0.5},
         description="need score used by need-targeted outreach and need-based priority: assumption",

@@ -94,6 +94,8 @@ class Service(CheckedModel):
     fee_waived_for: list[Literal["sgb2", "low_income", "not_poor"]] = Field(default_factory=list)
     local_supply: str | None = None
     need_targeting: float = Field(0.0, ge=0, le=10)
+    # "parents_work": parents want the service less while not all of them work (TakeUp.work_demand).
+    demand_follows: Literal["parents_work"] | None = None
     requires_any: list[str] = Field(default_factory=list)
     requires_need: Literal["german", "motor", "weight", "school"] | None = None
     school_grades: tuple[int, int] | None = None

@@ -66,10 +66,21 @@ def LeverForm(base: Levers, values: solara.Reactive[dict], errors: dict[str, str
             style={"font-size": "0.85em", "color": "#555"})
 
 
+PNG_DPI = 110
+
+
 def png_bytes(fig) -> bytes:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=PNG_DPI, bbox_inches="tight")
     return buffer.getvalue()
+
+
+def smallest_text_px(fig) -> float:
+    """The height of the figure's smallest visible text in pixels of its PNG (after it was drawn)."""
+    from matplotlib.text import Text
+
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return min(sizes) * PNG_DPI / 72 if sizes else 0.0
 
 
 def figure_alt(fig) -> str:
@@ -84,10 +95,16 @@ def figure_alt(fig) -> str:
 class Drawing:
     png: bytes
     alt: str
+    smallest_text_px: float = 0.0  # at the PNG's own size; the page scales it with the image
+
+    @property
+    def width_px(self) -> int:
+        return int.from_bytes(self.png[16:20], "big")  # the PNG header (IHDR) holds the width
 
 
 def drawing_of(fig) -> Drawing:
-    return Drawing(png_bytes(fig), figure_alt(fig))
+    png = png_bytes(fig)
+    return Drawing(png, figure_alt(fig), smallest_text_px(fig))
 
 
 @solara.component
@@ -95,7 +112,9 @@ def ChartImage(drawing: Drawing, name: str, note_for_alt: str = ""):
     """A chart as an image with its text alternative (WCAG 1.1.1); solara.Image has no alt."""
     source = "data:image/png;base64," + base64.b64encode(drawing.png).decode("ascii")
     alt = drawing.alt + (f". {note_for_alt}" if note_for_alt else "")
-    solara.HTML(tag="img", attributes={"src": source, "alt": alt}, classes=[f"chart-{name}"], style="width: 100%")
+    # data-smallest-text-px lets the browser test measure the text a planner sees (WCAG 1.4.4).
+    solara.HTML(tag="img", attributes={"src": source, "alt": alt, "data-smallest-text-px": f"{drawing.smallest_text_px:.2f}"},
+                classes=[f"chart-{name}"], style=f"width: 100%; max-width: {drawing.width_px}px")  # never blown up
 
 
 # pyplot keeps global state: one figure at a time across all sessions' drawing threads.

@@ -13,6 +13,8 @@ from urllib.parse import urlparse
 from playwright.sync_api import expect
 
 from sim.inputs.scenario import SCENARIO_DIR
+from sim.ui.compare_results import CHAIN_CHART, HEATMAP_CHART
+from sim.ui.explore import MIN_TEXT_PX
 
 TINY = {"scale": "1", "seeds": "1", "years": "2", "burn_in": "0"}  # the standard levers start in 2027
 RESULT = ".vergleich-ergebnis"
@@ -105,6 +107,23 @@ def chart(page, name: str):
     return image
 
 
+def smallest_chart_text(page) -> dict[str, float]:
+    """The smallest text of each chart shown, in CSS pixels: its size in the PNG (the page's
+    data-smallest-text-px) scaled by how wide the image is drawn."""
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('img[data-smallest-text-px]')]
+        .filter(img => img.offsetParent !== null && img.naturalWidth > 0)
+        .map(img => [img.className, img.clientWidth / img.naturalWidth * parseFloat(img.dataset.smallestTextPx)]))""")
+
+
+def assert_chart_text_readable(page, expected: set[str]) -> None:
+    """Every chart shown has text of at least MIN_TEXT_PX CSS pixels at 1400 px width, and a chart
+    whose name starts with each of `expected` is among them."""
+    sizes = smallest_chart_text(page)
+    assert all(any(name.startswith(e) for name in sizes) for e in expected), (expected, sizes)
+    small = {name: round(px, 1) for name, px in sizes.items() if px < MIN_TEXT_PX}
+    assert not small, f"chart text below {MIN_TEXT_PX} px: {small}"
+
+
 # ---- the tests ----------------------------------------------------------------------------------
 def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser, screenshots):
     url, process = server
@@ -118,6 +137,7 @@ def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser
     chart(page, "karte")
     page.get_by_text("Weg durch die Kette").wait_for()
     page.screenshot(path=screenshots / "erkunden.png")
+    assert_chart_text_readable(page, {"chart-monatsreihen", "chart-karte"})
     assert page.evaluate("document.documentElement.lang") == "de"
     assert page.get_by_text("This website runs on Solara").count() == 0
     assert page.locator("img.chart-karte").get_attribute("alt").startswith("Diagramm: ")
@@ -154,6 +174,13 @@ def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser
     assert page.locator(RESULT).inner_text() != numbers_before
     assert chart(page, "abstand_arm_nicht_arm").screenshot() != chart_before
     page.screenshot(path=screenshots / "vergleichen.png")
+    assert_chart_text_readable(page, {"chart-abstand_arm_nicht_arm"})
+    for tab, name in (("Reichweite je Lebensphase", CHAIN_CHART), ("Karte (schematisch)", "karte_"),
+                      ("Stadtbezirke und Sozialraumtypen", HEATMAP_CHART)):
+        page.get_by_role("tab", name=tab).click()
+        page.locator(f"img[class*='chart-{name}']").first.wait_for(timeout=SLOW)
+        assert_chart_text_readable(page, {f"chart-{name}"})
+    page.get_by_role("tab", name="Abstand arm / nicht arm").click()
     assert serious_violations(page) == []  # with the result: verdict, tables, charts
 
     # Saving under a standard scenario's name is refused at the field; the file stays as it was.
@@ -175,6 +202,7 @@ def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser
         page.get_by_role("button", name="Grafik als PNG").first.click()
     assert open(image.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     page.screenshot(path=screenshots / "budget.png")
+    assert_chart_text_readable(page, {"chart-kosten_wirkung", "chart-pfad_jahre", "chart-kumuliert", "chart-budget_angebote_jahre"})
     assert serious_violations(page) == []
     # Negative control: a button without a name that stays on the page is found in both runs.
     page.evaluate("document.body.appendChild(Object.assign(document.createElement('button'), {id: 'ohne-namen'}))")

@@ -224,6 +224,8 @@ class Child(mesa.Agent):
         if extra_distance:
             load += self.model.elasticity[DIST] * extra_distance * hh.susceptibility[DIST]
         x = provider.base_logit - load + provider.need_targeting * hh.need
+        if not hh.employed:  # parents who do not all work want a U3 place less: demand, not a barrier
+            x -= provider.work_demand
         return self.propensity[provider.s] < 1.0 / (1.0 + math.exp(-x))
 
     # ---- after the services have stepped ----------------------------------------------------

@@ -44,6 +44,7 @@ class ServiceProvider(mesa.Agent):
         self.fee_waived = {STATUS_NAMES.index(status) for status in waived}
         self.covered_cost_share = COVERED_COST_SHARE
         self.need_targeting = svc.need_targeting
+        self.work_demand = params.takeup.work_demand if svc.demand_follows == "parents_work" else 0.0
         self.coordination = levers.coordination_level(svc.phase)
         areas = model.sozialraeume
         # Outreach and a warm handover each remove a share of the information and trust barriers.

@@ -58,6 +58,8 @@ class TakeUpDecisions:
                     term = term * np.where(ch.use[:, self.cover[s]][idx], COVERED_COST_SHARE, 1.0)
             load += term
         need = svc.need_targeting * self.need_by_traits[traits] if svc.need_targeting else 0.0
+        if self.work_demand[s]:
+            need = need - self.work_demand[s] * self.not_working_by_traits[traits]
         p = probability_from_load(self.base_logit[s], load, need)
         p_early = None
         if early:

@@ -30,6 +30,7 @@ from sim.engine.mechanisms.takeup import (
     TRAIT_CODES,
     TRUST,
     need_score,
+    not_working,
     susceptibility_weights,
     traits_of_code,
 )
@@ -74,6 +75,10 @@ class ServiceSystem(AgeWindows, TakeUpDecisions, CapacityAllocation, ChainContac
         traits = traits_of_code(np.arange(TRAIT_CODES))
         self.sus_by_traits = self.sus_w[0] + traits @ self.sus_w[1:]
         self.need_by_traits = need_score(traits, par)
+        # Demand that follows parents' work: a lower logit for households not all of whose parents work.
+        self.work_demand = np.array([par.takeup.work_demand if s.demand_follows == "parents_work" else 0.0 for s in self.svc],
+                                    dtype=np.float32)
+        self.not_working_by_traits = not_working(traits)
         # float32, so that the product below goes through BLAS (the counts are exact integers);
         # an integer matrix product is ten times slower.
         self.handover_matrix = cat.handover_matrix().astype(np.float32)

@@ -1,13 +1,17 @@
 """Barriers and take-up: one probability model shared by every service.
 
     p = logistic( logit(base_rate) - sum_b elasticity_b * intensity_{s,b} * susceptibility_{h,b}
-                  + need_targeting_s * need_h )
+                  + need_targeting_s * need_h - work_demand * follows_work_s * not_working_h )
 
 intensity is the service's barrier (catalogue) after the levers and the child's chain contacts
 have lowered it; susceptibility is the household's, from its traits. Every term that lowers a
 barrier can only raise p. A child uses a service while its fixed propensity (a uniform number
 drawn once, see Population) lies below p, so take-up is stable month to month and a lever
 changes exactly the children at the margin.
+
+The last term is demand, not a barrier: parents who do not all work want a U3 place less
+(TakeUp.work_demand), and no lever lowers it; the capacity barrier's priority of working
+parents (susceptibility "capacity") is the supply side of the same fact.
 """
 
 from __future__ import annotations
@@ -64,6 +68,11 @@ def susceptibility_weights(params: ModelParams) -> np.ndarray:
 def need_score(traits: np.ndarray, params: ModelParams) -> np.ndarray:
     weights = np.array([params.takeup.need_targeting_risk.get(t, 0.0) for t in TRAITS], dtype=np.float32)
     return traits @ weights
+
+
+def not_working(traits: np.ndarray) -> np.ndarray:
+    """1 for households in which not all parents work, from household_traits rows."""
+    return traits[:, TRAITS.index("not_employed")]
 
 
 def probability_from_load(base_logit, load, need_term=0.0):
