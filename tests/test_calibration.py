@@ -37,10 +37,11 @@ def test_every_headline_indicator_has_a_band(status_quo):
     assert bands["source"].str.len().gt(10).all(), "every band names its source"
 
 
-# Outside its band after the refit of 2026-12-03 (in-movers by age, one application for U3 care), with the reason (README, Calibration). They may
-# not drift further than MAX_KNOWN_MISS beyond it; every other band must hold.
+# On the edge of its band (full city 0.201 after the refit of 2026-12-04, 0.192 before), so a smaller
+# run may fall outside, with the reason (README, Calibration). It may not drift further than
+# MAX_KNOWN_MISS beyond it; every other band must hold.
 KNOWN_OUTSIDE = {
-    "P02": "multiple deprivation of poor children 0.192 against 0.20-0.50: the dimensions are fitted, their overlap is not",
+    "P02": "multiple deprivation of poor children at the low edge of 0.20-0.50: the dimensions are fitted, their overlap is not",
 }
 MAX_KNOWN_MISS = 0.04
 

@@ -41,9 +41,13 @@ def test_multilingual_information_raises_takeup_where_german_is_not_spoken_at_ho
         value(baseline, "reach_sports_club", "language", "german"), abs=0.003)
 
 
-def test_more_school_social_work_reaches_more_pupils(baseline, runs, value):
-    more = runs(Levers(school_social_work_fte=450.0))
-    assert value(more, "reach_school_social_work") > value(baseline, "reach_school_social_work") + 0.02
+def test_more_school_social_work_reaches_more_pupils_until_every_pupil_who_asks_is_served(baseline, runs, value):
+    """196 FTE (the status quo) leave pupils who ask without a case; 300 serve them all, so 450
+    reach no one more: the demand (a fifth of pupils) is then the limit, not the caseload."""
+    more = runs(Levers(school_social_work_fte=300.0))
+    assert value(more, "reach_school_social_work") > value(baseline, "reach_school_social_work") + 0.01
+    much_more = runs(Levers(school_social_work_fte=450.0))
+    assert value(much_more, "reach_school_social_work") == pytest.approx(value(more, "reach_school_social_work"), abs=0.002)
     none = runs(Levers(school_social_work_fte=0.0))
     assert value(none, "reach_school_social_work") == 0.0
     # Negative control: children before school are untouched.

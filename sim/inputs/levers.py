@@ -61,7 +61,9 @@ class Levers(CheckedModel):
         2.0, ge=0, le=500, description="navigators (Lotsen) in birth clinics and Familienzentren, FTE: assumption",
         json_schema_extra=priced("lotse", how="FTE-years of navigators (C09)"))
     school_social_work_fte: float = Field(
-        150.0, ge=0, le=2000, description="school social work FTE: assumption",
+        196.0, ge=0, le=2000,
+        description="school social work FTE: 121 posts in 2021 and 75 more decided for the following years (WZ 2021, "
+                    "'rund 200 Stellen' for 70,000 pupils; CDU/Grüne Düsseldorf 27.10.2021: 19 filled for 2021/22, 56 more)",
         json_schema_extra=priced("school_social_work", how="FTE-years (C07)"))
     youth_job_centre_fte: float = Field(
         25.0, ge=0, le=500, description="youth job centre caseworkers (FTE): assumption",
