@@ -182,7 +182,7 @@ class TakeUp(_Strict):
                     "follows parents' work (demand_follows: parents_work, the U3 places): a demand, not a barrier, so no "
                     "lever lowers it. KiBS 2013-2020 (Sozialbericht 2024, bpb, ch. 2.3.2): U3 children of working "
                     "mothers use care far more (59 % in 2013, 65 % in 2020), those of mothers without work very "
-                    "little; stated demand of low-income families is clearly lower. Fitted to T07, D11 and T06",
+                    "little; stated demand of low-income families is clearly lower. Fitted (T07, D11, T06, D06, D09)",
     )
     need_targeting_risk: dict[str, Weight] = Field(
         default={"sgb2": 1.0, "single_parent": 0.5, "low_education": 0.5},

@@ -14,8 +14,8 @@ import mesa
 
 from sim.engine.mechanisms.demography import sgb2_entry_monthly
 from sim.engine.mechanisms.history import donor_pool
-from sim.engine.model import PreventionChainModel
 from sim.engine.mechanisms.takeup import susceptibility_weights
+from sim.engine.model import PreventionChainModel
 from sim.engine.population import BAND_COLUMNS, BANDS_MONTHS, HOUSEHOLD_SIZE_SHARES, CityArrays
 from sim.inputs.city import City, load_city
 from sim.inputs.levers import Levers
