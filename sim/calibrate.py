@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.indicators import HEADLINE_INDICATORS
-from sim.analysis.results import write_csv, write_provenance
+from sim.analysis.results import catch_interrupts, write_csv, write_provenance
 from sim.engine.model import PreventionChainModel
 from sim.inputs.levers import Levers
 from sim.inputs.services import DATA_DIR
@@ -297,4 +297,5 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
 
 
 if __name__ == "__main__":
+    catch_interrupts()
     main()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.analysis.results import atomic_directory, write_csv, write_parquet, write_provenance
+from sim.analysis.results import atomic_directory, catch_interrupts, write_csv, write_parquet, write_provenance
 from sim.inputs.errors import InputError
 from sim.inputs.yamlio import read_yaml
 from sim.sweeps.sweep_charts import sweep_charts
@@ -132,4 +132,5 @@ def main(argv: list[str] | None = None) -> Path:
 
 
 if __name__ == "__main__":
+    catch_interrupts()
     main()

@@ -30,7 +30,8 @@ from sim.analysis.compare import (AVOIDED_CASE, BASELINE, DISCOUNT_RATE, OUTCOME
                          VERDICT_RATIO, Comparison, compare)
 from sim.analysis.de_format import de, de_interval
 from sim.analysis.indicators import INDICATOR_LABELS_DE
-from sim.analysis.results import atomic_directory, write_csv, write_parquet, write_provenance, write_text
+from sim.analysis.results import (atomic_directory, catch_interrupts, write_csv, write_parquet, write_provenance,
+                                  write_text)
 from sim.engine.model import MAX_SCALE
 from sim.inputs.services import load_unit_costs
 from sim.paths import RESULTS
@@ -411,4 +412,5 @@ def main(argv: list[str] | None = None) -> Path:
 
 
 if __name__ == "__main__":
+    catch_interrupts()
     main()

@@ -32,7 +32,8 @@ from omegaconf import DictConfig
 
 from sim.analysis.de_format import de
 from sim.analysis.indicators import INDICATOR_LABELS_DE
-from sim.analysis.results import atomic_directory, write_csv, write_parquet, write_provenance, write_yaml
+from sim.analysis.results import (atomic_directory, catch_interrupts, write_csv, write_parquet, write_provenance,
+                                  write_yaml)
 from sim.engine.model import PreventionChainModel
 from sim.inputs.city import load_city
 from sim.inputs.errors import InputError
@@ -163,4 +164,5 @@ if __name__ == "__main__":
     # (joblib, Ray, submitit) pickle it by reference.
     from sim.run import main as _main
 
+    catch_interrupts()
     _main()

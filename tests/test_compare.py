@@ -150,6 +150,30 @@ def test_every_chart_file_is_produced_and_not_empty(comparison, tmp_path):
     assert (tmp_path / "1_abstand_arm_nicht_arm.svg").read_text(encoding="utf-8").count("synthetisches Düsseldorf") >= 1
 
 
+def _not_in_full(fig, titles: list[str]) -> list[str]:
+    """The titles that no text of the figure shows whole (line breaks read as spaces), and any cut text."""
+    from matplotlib.text import Text
+
+    words = " ".join(" ".join(t.get_text().split()) for t in fig.findobj(Text))
+    return [t for t in titles if t not in words] + (["…"] if "…" in words else [])
+
+
+def test_every_chart_names_each_scenario_in_full(comparison):
+    """Long titles wrap or stand in a numbered key; none is cut. Negative control: tick labels cut
+    the way the charts once cut them are caught."""
+    others = [n for n in comparison.names if n != BASELINE]
+    titles = [comparison.titles[n] for n in others]
+    assert max(map(len, titles)) > 40, "the fixture needs a long title to test wrapping"
+    for name, draw in charts.CHARTS.items():
+        fig = draw(comparison)
+        assert _not_in_full(fig, titles) == [], name
+        charts.plt.close(fig)
+    fig, ax = charts.plt.subplots()
+    ax.set_yticks(range(len(titles)), [t if len(t) <= 34 else t[:33] + "…" for t in titles])
+    assert _not_in_full(fig, titles) == [t for t in titles if len(t) > 34] + ["…"]
+    charts.plt.close(fig)
+
+
 def test_the_budget_chart_shows_each_scenario_s_difference_by_cost_line_in_three_colours(comparison):
     """One panel per scenario, the same cost lines in each, bars equal to the cost table's mean extra
     cost (M EUR), blue for more, orange for less, the balance in black: nothing else coloured."""

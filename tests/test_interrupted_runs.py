@@ -217,3 +217,35 @@ def test_a_file_write_that_fails_leaves_the_old_file(tmp_path, monkeypatch):
         write_csv(pd.DataFrame({"cost_eur": [2.0]}), path)
     assert pd.read_csv(path)["cost_eur"].tolist() == [1.0]
     assert [p.name for p in tmp_path.iterdir()] == ["costs.csv"]
+
+
+SWALLOWED_CTRL_C = """
+import signal, sys
+from pathlib import Path
+import pandas as pd
+from sim.analysis.results import atomic_directory, catch_interrupts, write_csv
+if sys.argv[2] == "caught":
+    catch_interrupts()
+with atomic_directory(Path(sys.argv[1])) as tmp:
+    write_csv(pd.DataFrame({"a": [1]}), tmp / "first.csv")
+    try:  # what C code that clears errors does to a KeyboardInterrupt raised in its callback
+        signal.raise_signal(signal.SIGINT)
+    except KeyboardInterrupt:
+        pass
+    write_csv(pd.DataFrame({"a": [2]}), tmp / "second.csv")
+"""
+
+
+@pytest.mark.parametrize("handler", ["caught", "python_default"])
+def test_a_ctrl_c_that_a_library_swallows_still_stops_the_result(tmp_path, handler):
+    out = tmp_path / "result"
+    proc = subprocess.run([sys.executable, "-c", SWALLOWED_CTRL_C, str(out), handler], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[1])
+    if handler == "caught":  # as `python -m sim.run` and the other commands install it
+        assert proc.returncode != 0, "a swallowed Ctrl-C let the command report success"
+        assert not out.exists(), "a swallowed Ctrl-C let the result be renamed into place"
+        assert "KeyboardInterrupt" in proc.stderr
+        assert list(tmp_path.iterdir()) == [], "the temporary was left behind"
+    else:  # the negative control: with Python's own handler the swallowed Ctrl-C is lost
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert sorted(p.name for p in out.iterdir()) == ["first.csv", "second.csv"]

@@ -6,6 +6,7 @@ lever alone. The invariants are checked month by month on small cities.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from sim.engine.mechanisms import development
+from sim.engine.mechanisms import development, history
 from sim.engine.mechanisms.allocation import allocate
 from sim.engine.mechanisms.takeup import (
     TRAIT_CODES,
@@ -476,3 +477,22 @@ def test_lotsen_reach_stops_growing_where_families_do_not_ask(params):
     assert limit_of(sixty).startswith("Nachfrage")
     assert one["used_share"] > 0.95 and one["unserved"] > 10, one
     assert limit_of(one).startswith("Kapazität: voll")
+
+
+def test_the_donor_pool_on_disk_is_made_again_when_the_engine_code_changes(baseline, tmp_path, monkeypatch):
+    """The donors' histories come from a status-quo run of the engine: a pool cached by other rules
+    must not be reused. Its key changes with any file of sim/engine, and only then."""
+    key = history._fingerprint(baseline)
+    assert history._fingerprint(baseline) == key, "the key of unchanged inputs must be stable"
+    engine = tmp_path / "engine"
+    shutil.copytree(history.ENGINE_DIR, engine, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(history, "ENGINE_DIR", engine)
+    history.engine_code.cache_clear()
+    try:
+        assert history._fingerprint(baseline) == key, "a copy of the same code is the same code"
+        rule = engine / "mechanisms" / "capacity.py"
+        rule.write_text(rule.read_text() + "\n# a changed rule\n")
+        history.engine_code.cache_clear()
+        assert history._fingerprint(baseline) != key, "a changed mechanism must give a new donor pool"
+    finally:
+        history.engine_code.cache_clear()

@@ -50,9 +50,32 @@ class GermanTicks(ScalarFormatter):
         return super().__call__(x, pos).replace(".", ",")
 
 
-def _short(c: Comparison, name: str, width: int = 34) -> str:
-    title = c.titles[name]
-    return title if len(title) <= width else title[: width - 1] + "…"
+def _title(c: Comparison, name: str, width: int = 34) -> str:
+    """A scenario's title on lines of at most `width` characters: names wrap, they are never cut."""
+    return _wrap(c.titles[name], width)
+
+
+def _number(c: Comparison, name: str) -> str:
+    """A scenario's number where its name has no room: its place in the comparison, the same in every chart."""
+    return str(c.names.index(name) + 1)
+
+
+def _key(c: Comparison, names: list[str], width: int) -> str:
+    """The key to the numbers, one scenario a line, long titles wrapped under their start."""
+    return "\n".join("\n".join(textwrap.wrap(f"{_number(c, n)}  {c.titles[n]}", width, subsequent_indent="     "))
+                     for n in names)
+
+
+def _key_rows(c: Comparison, names: list[str], width: int) -> str:
+    """The key to the numbers as rows of whole entries, for the foot of a chart."""
+    rows, row = [], ""
+    for entry in (f"{_number(c, n)} {c.titles[n]}" for n in names):
+        if row and len(row) + 5 + len(entry) > width:
+            rows.append(row)
+            row = entry
+        else:
+            row = f"{row}     {entry}" if row else entry
+    return "\n".join([*rows, row])
 
 
 def _header(fig, c: Comparison, title: str, intervals: bool = True) -> None:
@@ -80,10 +103,11 @@ def gap_chart(c: Comparison):
         ax.set_title(_wrap(INDICATOR_LABELS_DE[indicator], 40), fontsize=13)
         ax.set_xlabel("Abstand SGB II − nicht SGB II (Prozentpunkte)", fontsize=11)
         ax.xaxis.set_major_formatter(GermanTicks())
-    axes[0, 0].set_yticks(y, [_short(c, n) for n in names])
-    axes[1, 0].set_yticks(y, [_short(c, n) for n in names])
+    axes[0, 0].set_yticks(y, [_number(c, n) for n in names])
+    axes[1, 0].set_yticks(y, [_number(c, n) for n in names])
+    fig.text(0.805, 0.5, _key(c, names, 34), va="center", fontsize=12)
     _header(fig, c, "Abstand zwischen armen und nicht armen Kindern je Indikator und Szenario")
-    fig.tight_layout(rect=(0, 0, 1, 0.91))
+    fig.tight_layout(rect=(0, 0, 0.8, 0.91))
     return fig
 
 
@@ -127,7 +151,7 @@ def cost_effect_chart(c: Comparison):
             ax.plot(cost[mask][order], effect[mask][order], color="tab:green", linewidth=1.5, zorder=2)
             ax.legend(loc="lower right")
         for k in range(len(c.names)):  # numbers, not names: points near zero would overlap
-            ax.annotate(str(k + 1), (cost[k], effect[k]), textcoords="offset points", xytext=(7, 5), fontsize=12,
+            ax.annotate(_number(c, c.names[k]), (cost[k], effect[k]), textcoords="offset points", xytext=(7, 5), fontsize=12,
                         fontweight="bold")
         ax.axhline(0, color="black", linewidth=0.8)
         ax.axvline(0, color="black", linewidth=0.8)
@@ -135,8 +159,7 @@ def cost_effect_chart(c: Comparison):
         ax.set_ylabel(label, fontsize=12)
         ax.xaxis.set_major_formatter(GermanTicks())
         ax.yaxis.set_major_formatter(GermanTicks())
-    key = "\n".join(f"{k + 1}  {_short(c, name, 40)}" for k, name in enumerate(c.names))
-    fig.text(0.76, 0.5, key, va="center", fontsize=12, family="DejaVu Sans")
+    fig.text(0.76, 0.5, _key(c, c.names, 40), va="center", fontsize=12, family="DejaVu Sans")
     _header(fig, c, "Kosten und Wirkung: welche Szenarien lohnen sich?")
     fig.tight_layout(rect=(0, 0, 0.75, 0.91))
     return fig
@@ -155,7 +178,7 @@ def chain_chart(c: Comparison):
                 lows.append(row["ci_low"] * 100)
                 highs.append(row["ci_high"] * 100)
             style = dict(color="black", linewidth=3, linestyle="--") if name == BASELINE else dict(linewidth=2)
-            ax.plot(x, means, marker="o", label=_short(c, name), **style)
+            ax.plot(x, means, marker="o", label=_title(c, name), **style)
         ax.set_xticks(x, [PHASE_LABELS[p] for p in CHAIN_PHASES])
         ax.set_title(title)
         ax.set_ylabel("von einem Angebot der Kette erreicht (%)")
@@ -183,14 +206,16 @@ def heatmap_chart(c: Comparison):
             for j in range(grid.shape[1]):
                 if np.isfinite(grid[i, j]):
                     ax.text(j, i, de(grid[i, j], 1, sign=True), ha="center", va="center", fontsize=11)
-        ax.set_xticks(range(len(others)), [_short(c, n, 22) for n in others], rotation=40, ha="right", fontsize=10)
+        ax.set_xticks(range(len(others)), [_number(c, n) for n in others], fontsize=12)
+        ax.set_xlabel("Szenario (Nummer, siehe unten)", fontsize=12)
         ax.set_yticks(range(len(rows)), [r[2] for r in rows], fontsize=11)
         ax.axhline(4.5, color="black", linewidth=1.5)
         ax.set_title(_wrap(INDICATOR_LABELS_DE[indicator], 45) + "\nÄnderung in Prozentpunkten", fontsize=13)
         bar = fig.colorbar(image, ax=ax, shrink=0.7, label="Prozentpunkte (blau = besser)")
         bar.ax.yaxis.set_major_formatter(GermanTicks())
+    fig.text(0.01, 0.01, _key_rows(c, others, 170), va="bottom", fontsize=12)
     _header(fig, c, "Änderung gegenüber Status quo nach Sozialraumtyp und Stadtbezirk")
-    fig.tight_layout(rect=(0, 0, 1, 0.91))
+    fig.tight_layout(rect=(0, 0.09, 1, 0.91))
     return fig
 
 
@@ -267,7 +292,7 @@ def path_chart(c: Comparison):
             row = annual[(annual["scenario"] == name) & (annual["quantity"] == quantity)].sort_values("year")
             if row.empty:
                 continue
-            ax.plot(row["year"], row["mean"] * scale, color=colors[k % 10], linewidth=2.2, label=_short(c, name, 40))
+            ax.plot(row["year"], row["mean"] * scale, color=colors[k % 10], linewidth=2.2, label=_title(c, name, 40))
             ax.fill_between(row["year"], row["ci_low"] * scale, row["ci_high"] * scale, color=colors[k % 10], alpha=0.15)
         ax.axhline(0, color="black", linewidth=0.8)
         for start, end in PLANNING_PERIODS:
@@ -300,7 +325,7 @@ def cumulative_chart(c: Comparison):
         if not years:
             continue
         ax.plot(effect[years], cost[years] / 1e6, marker="o", markersize=4, color=colors[k % 10], linewidth=2,
-                label=_short(c, name, 40))
+                label=_title(c, name, 40))
         for start, end in PLANNING_PERIODS:
             if end in years:
                 ax.annotate(str(end), (effect[end], cost[end] / 1e6), textcoords="offset points", xytext=(6, 4), fontsize=11)

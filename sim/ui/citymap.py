@@ -106,9 +106,9 @@ def by_stadtbezirk(values: pd.Series, city: City, weights: pd.Series | None = No
 
 
 def _block_label(bezirk: int) -> str:
-    """Number and first Stadtteil: the full list would run into the next block (it is in the table)."""
-    first = STADTBEZIRK_STADTTEILE[bezirk][0]
-    return f"{bezirk} {first[:8]}…" if len(first) > 8 or len(STADTBEZIRK_STADTTEILE[bezirk]) > 1 else f"{bezirk} {first}"
+    """Düsseldorf's Stadtbezirke are numbered; their Stadtteile would run into the next block
+    (a block has room for about twelve characters), so they stand in the table below the map."""
+    return f"Bezirk {bezirk}"
 
 
 def schematic_map(values: pd.Series, city: City, title: str, unit: str, subtitle: str = "",
@@ -152,5 +152,5 @@ def schematic_map(values: pd.Series, city: City, title: str, unit: str, subtitle
     bar.ax.yaxis.set_major_formatter(GermanTicks())
     fig.suptitle(textwrap.fill(title, 48), x=0.02, ha="left", fontsize=12, fontweight="bold")
     fig.text(0.02, 0.9, textwrap.fill(subtitle, 62), fontsize=MIN_FONT_PT, color="0.3", va="top")
-    fig.text(0.02, 0.0, SCHEMATIC_NOTE, fontsize=MIN_FONT_PT, color="0.35")
+    fig.text(0.02, 0.01, SCHEMATIC_NOTE, fontsize=MIN_FONT_PT, color="0.35", va="bottom")
     return fig

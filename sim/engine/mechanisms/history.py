@@ -11,7 +11,8 @@ resident of its family type, and its German fits its family, not a newborn's.
 
 The donors come from a status-quo run of the same city and parameters (a 10 % sample over
 18 years, so that every donor was born in it), made once and kept on disk
-(results/.cache/history/). Being the status quo, a lever never changes where a child comes
+(results/.cache/history/), keyed by the city, the catalogue, the parameters and the engine's
+code. Being the status quo, a lever never changes where a child comes
 from: two scenarios with the same seed get the same arrivals with the same histories, and a
 lever acts on them only from their arrival. The donor run itself, having no donors yet, builds
 its first children from the family part alone (mode "norm_only").
@@ -19,6 +20,7 @@ its first children from the family part alone (mode "norm_only").
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -113,9 +115,24 @@ def record_donors(model) -> dict[str, np.ndarray]:
     }
 
 
+ENGINE_DIR = Path(__file__).resolve().parents[1]  # sim/engine: the code that makes the donor run
+
+
+@functools.cache
+def engine_code() -> str:
+    """A hash of the engine's source (every .py under sim/engine): a pool made by other rules is
+    not reused. Read once per process; a change of the code means a new process anyway."""
+    digest = hashlib.sha256()
+    for path in sorted(ENGINE_DIR.rglob("*.py")):
+        digest.update(path.relative_to(ENGINE_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def _fingerprint(model) -> str:
     table = model.city.table
     parts = {
+        "engine_code": engine_code(),
         "params": model.params.model_dump(mode="json"),
         "catalogue": [s.model_dump(mode="json") for s in model.catalogue.services.values()],
         "city": hashlib.sha256(table.to_csv(index=False).encode()).hexdigest(),
