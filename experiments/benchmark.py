@@ -196,11 +196,11 @@ CHILDREN = {"engine": child_engine, "side_by_side": child_side_by_side, "ui_defa
 
 
 # ---- the parent -------------------------------------------------------------------------------
-def fresh_process(kind: str, **kwargs) -> dict:
+def fresh_process(kind: str, env: dict | None = None, **kwargs) -> dict:
     code = (f"import json, sys; sys.path.insert(0, {str(REPO)!r}); sys.path.insert(0, {str(REPO / 'experiments')!r});"
             f"import benchmark; print(json.dumps(benchmark.CHILDREN[{kind!r}](**{kwargs!r})))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
-                          env=os.environ | SINGLE_THREAD)
+                          env=os.environ | SINGLE_THREAD | (env or {}))
     if done.returncode:
         raise RuntimeError(f"{kind} {kwargs} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -218,6 +218,18 @@ def repeated(repeats: int, kind: str, long_s: float | None = None, **kwargs) -> 
     if long_s is None or runs[0].get("total_s", 0) <= long_s:
         runs += [fresh_process(kind, **kwargs) for _ in range(repeats - 1)]
     return {"median": median_of(runs), "runs": runs, "repeats": len(runs)}
+
+
+def kernel_cost() -> dict:
+    """What the compiled kernels cost a run: a small run (2 %, 1 year) in a fresh process with an
+    empty numba cache, as the first run after install, and with the cache the runs before filled.
+    The difference is the compilation; import_s includes importing numba."""
+    small = {"scale": 0.02, "years": 1, "burn_in_years": 0}
+    with tempfile.TemporaryDirectory(prefix="bench_numba_cache_") as empty:
+        first = fresh_process("engine", env={"NUMBA_CACHE_DIR": empty}, **small)
+    cached = fresh_process("engine", **small)
+    return {"size": small, "first_run_total_s": first["total_s"], "cached_total_s": cached["total_s"],
+            "compile_s": first["total_s"] - cached["total_s"], "import_s": cached["import_s"]}
 
 
 def sweep_throughput(repeats: int) -> dict:
@@ -363,6 +375,8 @@ def main(argv=None) -> dict:
     report["full_city"] = {"what": "scale 1 (about 100,000 children), 18 reported + 6 burn-in years = 288 months "
                                    "(as make run; the 18-year target is met if this is), population build included",
                            **{k: v for k, v in full.items() if k != "runs"}}
+    say("compiled kernels: first run after install against a cached one")
+    report["kernels"] = kernel_cost()
     say("engine, quarter city, 4 + 6 years (a calibration run)")
     quarter = {"scale": 0.02, "years": 1, "burn_in_years": 0} if args.quick else {"scale": 0.25, "years": 4, "burn_in_years": 6}
     result = repeated(repeats, "engine", **quarter)
@@ -447,6 +461,11 @@ def markdown_table(report: dict) -> str:
         f"{full['total_s']:.1f} s (build {full['build_s']:.1f} s), {full['total_s'] / reference:.1f} × reference |",
         f"| peak memory of that run (ru_maxrss, incl. Python and libraries) | {full['peak_mib']:.0f} MiB |",
     ]
+    if "kernels" in report:
+        kc = report["kernels"]
+        lines.append(f"| compiled kernels: a 2 %, 1-year run with an empty numba cache (first run after install) "
+                     f"against the cached kernels | {kc['first_run_total_s']:.2f} s against {kc['cached_total_s']:.2f} s "
+                     f"(compilation {kc['compile_s']:.2f} s, once) |")
     if "quarter_city" in report:
         q = report["quarter_city"]
         lines.append(f"| quarter city, 4 + 6 years (a calibration run) | {q['total_s']:.2f} s, {q['total_s'] / reference:.2f} × reference |")

@@ -16,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from sim.engine import rng
 from sim.engine.mechanisms import development, history
+from sim.engine.mechanisms.contacts import hand_over
 from sim.engine.mechanisms.allocation import allocate
 from sim.engine.mechanisms.takeup import (
     TRAIT_CODES,
@@ -68,6 +70,49 @@ def test_warm_handovers_raise_next_phase_reach(no_coordination, full_coordinatio
     # Handovers lower the information and trust barriers: SGB II families gain too.
     assert value(full_coordination, "ever_familienzentrum", "poverty", "sgb2") > value(
         no_coordination, "ever_familienzentrum", "poverty", "sgb2")
+
+
+def _hand_over_plainly(model, t, age, coordination, handover, pending):
+    """The rule of warm handovers written out child by child, with the engine's draws from
+    rng.uniforms: the slow, obvious version the compiled kernel must agree with."""
+    services, ch = model.services, model.pop.children
+    for i in range(ch.n):
+        for s in services.handover_sources:
+            months = age[i] - ch.first_age[i, s]
+            contact = months == 0 if services.svc[s].mode == "once" else months >= 0 and months % 12 == 0
+            if not (ch.use[i, s] and contact):
+                continue
+            for j in services.handover_to[s]:
+                draw = rng.uniforms(model.seed, f"handover:{s}:{j}", ch.cid[i:i + 1], t).astype(np.float32)[0]
+                if not handover[i, j] and draw < coordination[j]:
+                    handover[i, j] = pending[i, j] = True
+
+
+def test_the_compiled_handover_kernel_does_what_the_plain_rule_does(full_coordination):
+    """On the state of a finished run (handovers cleared, so that every contact can hand over), for
+    the last two months at two coordination levels. Negative control: the draws decide (some
+    chances hand over and some do not) and a higher level hands over more."""
+    model, ch = full_coordination, full_coordination.pop.children
+    services = model.services
+    gained = {}
+    for level in (0.3, 0.8):
+        coordination = np.where(services.coordination > 0, np.float32(level), np.float32(0))
+        for t in (model.n_months - 1, model.n_months - 2):
+            age = (t - ch.birth).astype(np.int32)
+            keys = np.array([model.pop.handover_key(s, j, t) for s in services.handover_sources
+                             for j in services.handover_to[s]], dtype=np.uint64)
+            fast = [np.zeros_like(ch.handover, order="F"), np.zeros_like(ch.takeup_pending, order="F")]
+            hand_over(ch.use, ch.first_age, age, ch.cid, services.handover_sources, services.handover_once,
+                      services.handover_start, services.handover_targets, keys, coordination, *fast)
+            slow = [np.zeros_like(ch.handover), np.zeros_like(ch.takeup_pending)]
+            _hand_over_plainly(model, t, age, coordination, *slow)
+            assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1]), (level, t)
+            everyone = [np.zeros_like(ch.handover), np.zeros_like(ch.takeup_pending)]
+            _hand_over_plainly(model, t, age, np.where(coordination > 0, np.float32(1), np.float32(0)), *everyone)
+            gained[level, t] = (int(fast[0].sum()), int(everyone[0].sum()))
+    for (level, t), (got, chances) in gained.items():
+        assert 0.5 * level * chances < got < min(1.5 * level, 0.95) * chances, (level, t, got, chances)
+        assert got < gained[0.8, t][0] or level == 0.8
 
 
 def test_need_based_priority_gives_poor_children_more_u3_places(runs, value):

@@ -10,7 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from sim.engine import rng
 from sim.engine.model import PreventionChainModel
 from sim.inputs.levers import Levers
 
@@ -117,3 +120,11 @@ def test_a_run_in_another_process_gives_the_same_results(tmp_path, params):
     here = PreventionChainModel("baseline", params=params, **settings).run().indicators()
     there = pd.read_csv(out, dtype={"subgroup": str})
     pd.testing.assert_frame_equal(here.reset_index(drop=True), there, check_dtype=False)
+
+
+@given(st.integers(0, 2**64 - 1), st.integers(0, 2**31), st.integers(0, 500), st.sampled_from(["handover:3:4", "x"]))
+def test_the_compiled_draw_is_the_numpy_draw_to_the_last_bit(person_id, seed, t, stream):
+    """Compiled kernels draw with rng.unit_of; it must give exactly rng.uniforms' number, or a
+    kernel would break common random numbers between the engine's parts."""
+    expected = rng.uniforms(seed, stream, np.array([person_id], dtype=np.uint64), t)[0]
+    assert rng.unit_of(np.uint64(person_id), rng._key(seed, stream, t)) == expected

@@ -11,6 +11,7 @@ import zlib
 from functools import lru_cache
 
 import numpy as np
+from numba import njit
 from scipy.special import ndtri
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -79,6 +80,20 @@ def _hash_to_unit(ids: np.ndarray, key) -> np.ndarray:
     u += 0.5
     u *= _TO_UNIT
     return u
+
+
+@njit(cache=True)
+def unit_of(person_id: np.uint64, key: np.uint64) -> float:
+    """_hash_to_unit for one id, in compiled kernels: the same operations, so the same number
+    to the last bit (tests/test_rng.py compares the two)."""
+    x = (person_id * _GOLDEN) ^ key
+    x ^= x >> _S30
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+    x >>= _S11
+    return (np.float64(x) + 0.5) * _TO_UNIT
 
 
 def normals(seed: int, stream: str, ids: np.ndarray, t: int = 0) -> np.ndarray:

@@ -4,6 +4,35 @@ contact to the next services. One part of ServiceSystem (sim.engine.mechanisms.s
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
+
+from sim.engine.rng import unit_of
+
+
+@njit(cache=True)
+def hand_over(use, first_age, age, cid, sources, once, target_start, targets, keys, coordination, handover, pending):
+    """Warm handovers of one month, child by child (see ChainContacts._hand_over).
+
+    For each source service s = sources[k] and each child using it: a contact is the first month
+    of use (months == 0), and for an ongoing service (once[k] False) also every twelfth month of
+    use after it. Each contact gives a child not yet handed over to a target j
+    (targets[target_start[k]:target_start[k + 1]]) the chance coordination[j], drawn as
+    unit_of(child id, keys[m]) for the pair's key of this month; a handover also re-opens the
+    child's take-up decision for j (pending)."""
+    for k in range(sources.size):
+        s = sources[k]
+        for i in range(use.shape[0]):
+            if not use[i, s]:
+                continue
+            months = age[i] - first_age[i, s]
+            if months < 0 or (months != 0 if once[k] else months % 12 != 0):
+                continue
+            for m in range(target_start[k], target_start[k + 1]):
+                j = targets[m]
+                # (the draw as a float32, as the coordination level is one)
+                if not handover[i, j] and np.float32(unit_of(cid[i], keys[m])) < coordination[j]:
+                    handover[i, j] = True
+                    pending[i, j] = True
 
 
 class ChainContacts:
@@ -14,22 +43,14 @@ class ChainContacts:
         chance of a handover to each next service in the chain, with the coordination level of
         that service's phase. A contact is the first month of use, and for ongoing services
         every twelfth month of use after it (a yearly review); a single-contact service gives one.
-        The draw is a hash of (seed, source, target, child, month): common random numbers."""
-        ch = self.model.pop.children
-        for s in self.handover_sources:
-            months = age - ch.first_age[:, s]
-            contact = ch.use[:, s] & (months >= 0)
-            contact &= (months == 0) if self.svc[s].mode == "once" else (months % 12 == 0)
-            rows = np.flatnonzero(contact)
-            if rows.size == 0:
-                continue
-            for j in self.handover_to[s]:
-                candidates = rows[~ch.handover[:, j][rows]]
-                if candidates.size == 0:
-                    continue
-                gained = candidates[self.model.pop.handover_draw(s, j, candidates, t) < self.coordination[j]]
-                ch.handover[:, j][gained] = True
-                ch.takeup_pending[:, j][gained] = True  # a handover changes only its own service's decision
+        The draw is a hash of (seed, source, target, child, month): common random numbers
+        (Population.handover_key). The loop over children is the compiled `hand_over`."""
+        ch, pop = self.model.pop.children, self.model.pop
+        keys = np.array([pop.handover_key(s, j, t) for s in self.handover_sources for j in self.handover_to[s]],
+                        dtype=np.uint64)
+        hand_over(ch.use, ch.first_age, age, ch.cid, self.handover_sources, self.handover_once,
+                  self.handover_start, self.handover_targets, keys, self.coordination, ch.handover,
+                  ch.takeup_pending)
 
     def _record_contacts(self, t: int, age: np.ndarray) -> None:
         """First contacts, Kita entry and warm handovers to the next services in the chain.

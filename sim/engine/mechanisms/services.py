@@ -159,6 +159,12 @@ class ServiceSystem(AgeWindows, TakeUpDecisions, CapacityAllocation, ChainContac
         # Per service, the next services a contact there can hand a family over to (coordination > 0).
         self.handover_to = [np.flatnonzero(self.handover_matrix[s] * (self.coordination > 0)) for s in range(S)]
         self.handover_sources = np.array([s for s in range(S) if self.handover_to[s].size], dtype=np.int64)
+        # The same as flat arrays for the compiled loop (contacts.hand_over): each source's targets
+        # are handover_targets[handover_start[k]:handover_start[k + 1]].
+        self.handover_once = np.array([self.svc[s].mode == "once" for s in self.handover_sources], dtype=bool)
+        self.handover_targets = np.concatenate([self.handover_to[s] for s in self.handover_sources] or [[]]).astype(np.int64)
+        self.handover_start = np.concatenate([[0], np.cumsum([self.handover_to[s].size for s in self.handover_sources])]
+                                             ).astype(np.int64)
         typ = self.model.city_arrays.sozialraum_typ
         self.outreach_sr = np.array([lev.outreach_by_type.get(int(k), 0.0) for k in typ], dtype=np.float32)
         # Places provided (city scale, whether filled or not) and, of them, the places that
