@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 from sim.engine import rng
 from sim.engine.mechanisms import development, history
-from sim.engine.mechanisms.contacts import hand_over
+from sim.engine.mechanisms.contacts import first_contacts, hand_over, handover_stream
 from sim.engine.mechanisms.allocation import allocate
 from sim.engine.mechanisms.takeup import (
     TRAIT_CODES,
@@ -83,7 +83,7 @@ def _hand_over_plainly(model, t, age, coordination, handover, pending):
             if not (ch.use[i, s] and contact):
                 continue
             for j in services.handover_to[s]:
-                draw = rng.uniforms(model.seed, f"handover:{s}:{j}", ch.cid[i:i + 1], t).astype(np.float32)[0]
+                draw = rng.uniforms(model.seed, handover_stream(s, j), ch.cid[i:i + 1], t).astype(np.float32)[0]
                 if not handover[i, j] and draw < coordination[j]:
                     handover[i, j] = pending[i, j] = True
 
@@ -99,8 +99,7 @@ def test_the_compiled_handover_kernel_does_what_the_plain_rule_does(full_coordin
         coordination = np.where(services.coordination > 0, np.float32(level), np.float32(0))
         for t in (model.n_months - 1, model.n_months - 2):
             age = (t - ch.birth).astype(np.int32)
-            keys = np.array([model.pop.handover_key(s, j, t) for s in services.handover_sources
-                             for j in services.handover_to[s]], dtype=np.uint64)
+            keys = rng.month_keys(services.handover_keys, t)
             fast = [np.zeros_like(ch.handover, order="F"), np.zeros_like(ch.takeup_pending, order="F")]
             hand_over(ch.use, ch.first_age, age, ch.cid, services.handover_sources, services.handover_once,
                       services.handover_start, services.handover_targets, keys, coordination, *fast)
@@ -113,6 +112,35 @@ def test_the_compiled_handover_kernel_does_what_the_plain_rule_does(full_coordin
     for (level, t), (got, chances) in gained.items():
         assert 0.5 * level * chances < got < min(1.5 * level, 0.95) * chances, (level, t, got, chances)
         assert got < gained[0.8, t][0] or level == 0.8
+
+
+def test_the_compiled_first_contacts_do_what_the_plain_rule_does(baseline):
+    """On the state of a finished run with a tenth of the contacts forgotten (so that they are
+    first contacts again) and some Kita entries cleared: the kernel against the rule written out
+    child by child. Negative control: the forgotten contacts, and only they, come back."""
+    ch, services = baseline.pop.children, baseline.services
+    age = (baseline.n_months - 1 - ch.birth).astype(np.int32)
+    forget = (np.random.default_rng(5).random(ch.ever.shape) < 0.1) & ch.use
+    ever, first_age, kita_entry = ch.ever & ~forget, ch.first_age.copy(), ch.kita_entry_age.copy()
+    kita_entry[::3] = -1
+    fast = [np.asfortranarray(ever), np.asfortranarray(first_age), kita_entry.copy()]
+    rows, new = first_contacts(ch.use, fast[0], fast[1], age, services.kita_columns, fast[2])
+    slow = [ever.copy(), first_age.copy(), kita_entry.copy()]
+    slow_rows, slow_new = [], []
+    for i in range(ch.n):
+        fresh = ch.use[i] & ~slow[0][i]
+        if fresh.any():
+            slow_rows.append(i)
+            slow_new.append(fresh)
+            slow[1][i, fresh] = age[i]
+            slow[0][i] |= fresh
+            if fresh[services.kita].any() and slow[2][i] < 0:
+                slow[2][i] = age[i]
+    assert rows.tolist() == slow_rows and np.array_equal(new, np.array(slow_new).reshape(-1, ch.use.shape[1]))
+    for got, expected in zip(fast, slow):
+        assert np.array_equal(got, expected)
+    assert np.array_equal(new, forget[rows]) and forget.sum() > 100
+    assert np.array_equal(fast[0], ch.ever)
 
 
 def test_need_based_priority_gives_poor_children_more_u3_places(runs, value):

@@ -128,3 +128,8 @@ def test_the_compiled_draw_is_the_numpy_draw_to_the_last_bit(person_id, seed, t,
     kernel would break common random numbers between the engine's parts."""
     expected = rng.uniforms(seed, stream, np.array([person_id], dtype=np.uint64), t)[0]
     assert rng.unit_of(np.uint64(person_id), rng._key(seed, stream, t)) == expected
+
+
+@given(st.integers(0, 2**31), st.integers(0, 5000), st.lists(st.text(max_size=12), min_size=1, max_size=5))
+def test_keys_made_for_many_streams_at_once_are_the_single_keys(seed, t, streams):
+    assert rng.month_keys(rng.stream_keys(seed, streams), t).tolist() == [int(rng._key(seed, s, t)) for s in streams]

@@ -236,12 +236,6 @@ class Population:
         own = rng.normals(self.seed, f"prop:{s}", ids)
         return ndtr(rho * hh.z[h] + np.sqrt(1 - rho**2) * own).astype(np.float32)
 
-    def handover_key(self, source: int, target: int, t: int) -> np.uint64:
-        """The key of the draw that decides whether this month's contact with service `source`
-        hands a child over to service `target`: rng.unit_of(cid, key) is the child's number, the
-        same as rng.uniforms(seed, "handover:<source>:<target>", cid, t)."""
-        return rng._key(int(self.seed), f"handover:{source}:{target}", int(t))
-
     def _build(self, scale: float, t0: int) -> None:
         """Initial city: children by Sozialraum and age band, grouped into households."""
         gen = rng.generator(self.seed, "build")

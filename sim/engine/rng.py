@@ -56,6 +56,18 @@ def _key(seed: int, stream: str, t: int) -> np.uint64:
     return np.uint64(_mix_int(key ^ ((t * int(_M1)) & _MASK)))
 
 
+def stream_keys(seed: int, streams: list[str]) -> np.ndarray:
+    """The (seed, stream) part of _key for many streams, made once; month_keys adds the month."""
+    return np.array([_mix_int((seed * int(_GOLDEN) + stream_id(stream)) & _MASK) for stream in streams], dtype=np.uint64)
+
+
+def month_keys(keys: np.ndarray, t: int) -> np.ndarray:
+    """_key(seed, stream, t) for every stream of stream_keys(seed, streams), in one pass."""
+    if t < 0:
+        raise OverflowError("t must be non-negative")
+    return _mix(keys ^ np.uint64((t * int(_M1)) & _MASK))
+
+
 def uniforms(seed: int, stream: str, ids: np.ndarray, t: int = 0) -> np.ndarray:
     """Uniform numbers in (0, 1), one per id, fixed by (seed, stream, id, t)."""
     return _hash_to_unit(np.asarray(ids, dtype=np.uint64), _key(int(seed), stream, int(t)))

@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.engine import rng
 from sim.engine.rng import unit_of
+
+
+def handover_stream(source: int, target: int) -> str:
+    """The stream of the draw that decides whether a contact with service `source` hands a child
+    over to service `target`: rng.uniforms(seed, stream, cid, t), or unit_of(cid, key) in the kernel."""
+    return f"handover:{source}:{target}"
 
 
 @njit(cache=True)
@@ -35,6 +42,35 @@ def hand_over(use, first_age, age, cid, sources, once, target_start, targets, ke
                     pending[i, j] = True
 
 
+@njit(cache=True)
+def first_contacts(use, ever, first_age, age, kita, kita_entry_age):
+    """This month's first contacts, child by child: a service used and never used before gets the
+    child's age as its first contact (first_age) and counts as used (ever); a first contact with
+    one of the Kita services (kita) is the Kita entry, if the child has none yet. Returns the rows
+    with a first contact and, for them, which services (rows × services): what the costs count."""
+    n, services = use.shape
+    any_new = np.zeros(n, dtype=np.bool_)
+    for s in range(services):
+        for i in range(n):
+            if use[i, s] and not ever[i, s]:
+                any_new[i] = True
+    rows = np.flatnonzero(any_new)
+    new = np.zeros((rows.size, services), dtype=np.bool_)
+    for s in range(services):
+        for r in range(rows.size):
+            i = rows[r]
+            if use[i, s] and not ever[i, s]:
+                new[r, s] = True
+                first_age[i, s] = age[i]
+                ever[i, s] = True
+    for r in range(rows.size):
+        i = rows[r]
+        for s in kita:
+            if new[r, s] and kita_entry_age[i] < 0:
+                kita_entry_age[i] = age[i]
+    return rows, new
+
+
 class ChainContacts:
     """What this month's use adds to each child's path through the chain."""
 
@@ -44,37 +80,16 @@ class ChainContacts:
         that service's phase. A contact is the first month of use, and for ongoing services
         every twelfth month of use after it (a yearly review); a single-contact service gives one.
         The draw is a hash of (seed, source, target, child, month): common random numbers
-        (Population.handover_key). The loop over children is the compiled `hand_over`."""
-        ch, pop = self.model.pop.children, self.model.pop
-        keys = np.array([pop.handover_key(s, j, t) for s in self.handover_sources for j in self.handover_to[s]],
-                        dtype=np.uint64)
+        (handover_stream). The loop over children is the compiled `hand_over`."""
+        ch = self.model.pop.children
         hand_over(ch.use, ch.first_age, age, ch.cid, self.handover_sources, self.handover_once,
-                  self.handover_start, self.handover_targets, keys, self.coordination, ch.handover,
-                  ch.takeup_pending)
+                  self.handover_start, self.handover_targets, rng.month_keys(self.handover_keys, t),
+                  self.coordination, ch.handover, ch.takeup_pending)
 
     def _record_contacts(self, t: int, age: np.ndarray) -> None:
-        """First contacts, Kita entry and warm handovers to the next services in the chain.
-        Only the rows with a first contact this month change."""
+        """First contacts and Kita entry (the compiled `first_contacts`), then warm handovers to
+        the next services in the chain."""
         ch = self.model.pop.children
-        use, ever = ch.use, ch.ever
-        # Service by service over contiguous columns: a (rows × services) temporary over every
-        # row costs ten times as much. For booleans, use > ever is use & ~ever.
-        any_new = np.zeros(ch.n, dtype=bool)
-        for s in range(use.shape[1]):
-            any_new |= use[:, s] > ever[:, s]
-        rows = np.flatnonzero(any_new)
-        new = use[rows] & ~ever[rows]
-        self.new_contacts = (rows, new)
-        for s in np.flatnonzero(new.any(axis=0)):  # write only the new contacts, service by service
-            first = rows[new[:, s]]
-            ch.first_age[:, s][first] = age[first]
-            ever[:, s][first] = True
+        self.new_contacts = first_contacts(ch.use, ch.ever, ch.first_age, age, self.kita_columns, ch.kita_entry_age)
         if self.handover_sources.size:
             self._hand_over(t, age)
-        if rows.size == 0:
-            return
-        # Kita entry is the first contact with the first Kita service (use of a Kita without an
-        # entry age can only be such a first contact: both are set here, together).
-        entering = rows[new[:, self.kita].any(axis=1)]
-        entering = entering[ch.kita_entry_age[entering] < 0]
-        ch.kita_entry_age[entering] = age[entering]

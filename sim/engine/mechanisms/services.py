@@ -20,8 +20,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logit
 
+from sim.engine import rng
 from sim.engine.mechanisms.capacity import CAPACITY_USE, CapacityAllocation
-from sim.engine.mechanisms.contacts import ChainContacts
+from sim.engine.mechanisms.contacts import ChainContacts, handover_stream
 from sim.engine.mechanisms.decisions import TakeUpDecisions
 from sim.engine.mechanisms.takeup import (
     APPLY,
@@ -64,6 +65,7 @@ class ServiceSystem(AgeWindows, TakeUpDecisions, CapacityAllocation, ChainContac
                 raise InputError(cat.source, needed, "the engine needs this service in the catalogue", allowed=list(KITA_SERVICES) + [FAMILY_BENEFIT])
         S = len(self.ids)
         self.kita = [self.ids.index(k) for k in KITA_SERVICES]
+        self.kita_columns = np.array(self.kita, dtype=np.int64)
         self.benefit = self.ids.index(FAMILY_BENEFIT)
         self.base_rate = np.array([par.base_rate.get(i, s.base_rate) for i, s in zip(self.ids, self.svc)])
         self.base_logit = logit(np.clip(self.base_rate, 1e-4, 1 - 1e-4)).astype(np.float32)
@@ -165,6 +167,8 @@ class ServiceSystem(AgeWindows, TakeUpDecisions, CapacityAllocation, ChainContac
         self.handover_targets = np.concatenate([self.handover_to[s] for s in self.handover_sources] or [[]]).astype(np.int64)
         self.handover_start = np.concatenate([[0], np.cumsum([self.handover_to[s].size for s in self.handover_sources])]
                                              ).astype(np.int64)
+        self.handover_keys = rng.stream_keys(self.model.seed, [handover_stream(s, j) for s in self.handover_sources
+                                                               for j in self.handover_to[s]])
         typ = self.model.city_arrays.sozialraum_typ
         self.outreach_sr = np.array([lev.outreach_by_type.get(int(k), 0.0) for k in typ], dtype=np.float32)
         # Places provided (city scale, whether filled or not) and, of them, the places that
