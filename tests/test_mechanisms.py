@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from sim.engine import rng
-from sim.engine.mechanisms import development, history
+from sim.engine.mechanisms import demography, development, history
 from sim.engine.mechanisms.contacts import first_contacts, hand_over, handover_stream
 from sim.engine.mechanisms.allocation import allocate
 from sim.engine.mechanisms.takeup import (
@@ -28,7 +28,7 @@ from sim.engine.mechanisms.takeup import (
     traits_of_code,
 )
 from sim.engine.model import PreventionChainModel
-from sim.engine.population import AGE_OUT_MONTHS
+from sim.engine.population import AGE_OUT_MONTHS, STATUS_LOW_INCOME, STATUS_NOT_POOR, STATUS_SGB2
 from sim.inputs.levers import Levers
 from sim.inputs.params import BARRIERS
 from sim.inputs.services import Capacity, load_catalogue
@@ -141,6 +141,43 @@ def test_the_compiled_first_contacts_do_what_the_plain_rule_does(baseline):
         assert np.array_equal(got, expected)
     assert np.array_equal(new, forget[rows]) and forget.sum() > 100
     assert np.array_equal(fast[0], ch.ever)
+
+
+def test_the_compiled_poverty_moves_do_what_the_plain_rule_does(baseline):
+    """A month of entries into and exits from SGB II and low income, household by household with
+    the engine's draws from rng.uniforms, against the kernel, at the raised hazards of a bad
+    year (so that every branch is taken). Negative control: statuses change, in each direction."""
+    hh, d = baseline.pop.households, baseline.params.demography
+    t = baseline.n_months - 1
+    alive = np.flatnonzero(hh.alive)
+    exit_sgb2 = np.array([[0.05, 0.12], [0.03, 0.08]])
+    entry_sgb2 = np.full((baseline.pop.city.sgb2_share.size, 2), 0.02)
+    entry_sgb2[:, 1] = 0.04
+    low_share = np.clip(baseline.pop.city.low_income_share * 1.2, 0, 0.9)
+    enter_low, exit_low = 0.03 * low_share, 0.06
+    keys = rng.month_keys(rng.stream_keys(baseline.seed, ["poverty", "poverty:dest"]), t)
+    status = hh.status[alive]
+    fast = demography.poverty_moves(hh.hid[alive], hh.sozialraum[alive], status, hh.single_parent[alive],
+                                    hh.employed[alive], keys, exit_sgb2, entry_sgb2, low_share, enter_low, exit_low)
+    u = rng.uniforms(baseline.seed, "poverty", hh.hid[alive], t)
+    u2 = rng.uniforms(baseline.seed, "poverty:dest", hh.hid[alive], t)
+    slow = status.copy()
+    for k, i in enumerate(alive):
+        sr, single = hh.sozialraum[i], int(hh.single_parent[i])
+        if status[k] == STATUS_SGB2:
+            if u[k] < exit_sgb2[single, int(hh.employed[i])]:
+                slow[k] = STATUS_LOW_INCOME if u2[k] < low_share[sr] else STATUS_NOT_POOR
+        elif u[k] < entry_sgb2[sr, single]:
+            slow[k] = STATUS_SGB2
+        elif status[k] == STATUS_LOW_INCOME and u2[k] < exit_low:
+            slow[k] = STATUS_NOT_POOR
+        elif status[k] == STATUS_NOT_POOR and u2[k] < enter_low[sr]:
+            slow[k] = STATUS_LOW_INCOME
+    assert np.array_equal(fast, slow)
+    moves = set(zip(status[fast != status].tolist(), fast[fast != status].tolist()))
+    assert moves == {(STATUS_SGB2, STATUS_LOW_INCOME), (STATUS_SGB2, STATUS_NOT_POOR), (STATUS_LOW_INCOME, STATUS_SGB2),
+                     (STATUS_NOT_POOR, STATUS_SGB2), (STATUS_LOW_INCOME, STATUS_NOT_POOR),
+                     (STATUS_NOT_POOR, STATUS_LOW_INCOME)}, moves
 
 
 def test_need_based_priority_gives_poor_children_more_u3_places(runs, value):

@@ -7,10 +7,12 @@ the same families, births and moves (common random numbers by construction).
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from scipy.special import ndtr, ndtri
 from scipy.stats import multivariate_normal
 
 from sim.engine import rng
+from sim.engine.rng import unit_of
 from sim.engine.population import (
     AGE_OUT_MONTHS,
     BANDS_MONTHS,
@@ -79,38 +81,50 @@ def poverty(pop: Population, t: int, entry_sgb2: np.ndarray) -> None:
 
     Exit from SGB II depends on the family (sgb2_exit_hazard); entry hazards (`entry_sgb2`, from
     sgb2_entry_monthly) keep each Sozialraum's SGB II share of each kind of family in equilibrium.
-    Low income has one exit hazard (assumption).
+    Low income has one exit hazard (assumption). The household by household loop is the compiled
+    `poverty_moves`.
     """
     hh, city, d = pop.households, pop.city, pop.params.demography
     alive = np.flatnonzero(hh.alive)
-    sr = hh.sozialraum[alive]
-    status = hh.status[alive]
-    hid = hh.hid[alive]
-    single = hh.single_parent[alive]
-    u = rng.uniforms(pop.seed, "poverty", hid, t)
     r = np.clip(city.sgb2_share, 0, 0.95)
-    q = np.clip(city.low_income_share / np.maximum(1 - r, 1e-6), 0, 0.95)
-    exit_sgb2 = 1.0 - (1.0 - sgb2_exit_hazard(pop.params, single, hh.employed[alive])) ** (1 / 12)
+    # Of the families outside SGB II, the Sozialraum's share with a low income.
+    low_share = np.clip(city.low_income_share / np.maximum(1 - r, 1e-6), 0, 0.95)
     exit_low = monthly(d.low_income_exit_per_year)
-    enter_sgb2 = entry_sgb2[sr, single.view(np.int8)]
-    enter_low = (exit_low * q / (1 - q)).take(sr)
-    q = q.take(sr)
-    new = status.copy()
-    is_sgb2 = status == STATUS_SGB2
-    leaves = is_sgb2 & (u < exit_sgb2)
-    # Leaving SGB II lands in low income with the Sozialraum's share among the non-SGB II.
-    u2 = rng.uniforms(pop.seed, "poverty:dest", hid, t)
-    new[leaves] = np.where(u2[leaves] < q[leaves], STATUS_LOW_INCOME, STATUS_NOT_POOR)
-    enters = ~is_sgb2 & (u < enter_sgb2)
-    new[enters] = STATUS_SGB2
-    rest = ~is_sgb2 & ~enters
-    low = status == STATUS_LOW_INCOME
-    new[rest & low & (u2 < exit_low)] = STATUS_NOT_POOR
-    new[rest & ~low & (u2 < enter_low)] = STATUS_LOW_INCOME
+    single, employed = np.array([[False, False], [True, True]]), np.array([[False, True], [False, True]])
+    exit_sgb2 = 1.0 - (1.0 - sgb2_exit_hazard(pop.params, single, employed)) ** (1 / 12)  # [single, employed]
+    keys = rng.month_keys(rng.stream_keys(pop.seed, ["poverty", "poverty:dest"]), t)
+    status = hh.status[alive]
+    new = poverty_moves(hh.hid[alive], hh.sozialraum[alive], status, hh.single_parent[alive], hh.employed[alive],
+                        keys, exit_sgb2, entry_sgb2, low_share, exit_low * low_share / (1 - low_share), exit_low)
     changed = alive[new != status]
     hh.status[alive] = new
     hh.status_since[changed] = t
     pop.redraw_employment(changed, t)
+
+
+@njit(cache=True)
+def poverty_moves(hid, sozialraum, status, single, employed, keys, exit_sgb2, entry_sgb2, low_share, enter_low, exit_low):
+    """Each household's poverty status next month. Two draws per household and month: u decides
+    whether it leaves SGB II (exit_sgb2[single, employed]) or enters it (entry_sgb2[Sozialraum,
+    single]); u2 where a household leaving SGB II lands (low income with the Sozialraum's
+    low_share among the non-SGB II, else not poor) and, for the others, whether a low income
+    ends (exit_low) or begins (enter_low[Sozialraum])."""
+    new = status.copy()
+    for i in range(hid.size):
+        u = unit_of(hid[i], keys[0])
+        u2 = unit_of(hid[i], keys[1])
+        sr, sp = sozialraum[i], np.int64(single[i])
+        if status[i] == STATUS_SGB2:
+            if u < exit_sgb2[sp, np.int64(employed[i])]:
+                new[i] = STATUS_LOW_INCOME if u2 < low_share[sr] else STATUS_NOT_POOR
+        elif u < entry_sgb2[sr, sp]:
+            new[i] = STATUS_SGB2
+        elif status[i] == STATUS_LOW_INCOME:
+            if u2 < exit_low:
+                new[i] = STATUS_NOT_POOR
+        elif u2 < enter_low[sr]:
+            new[i] = STATUS_LOW_INCOME
+    return new
 
 
 def in_mover_ages(city, params) -> np.ndarray:
