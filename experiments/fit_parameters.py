@@ -166,7 +166,7 @@ def main(argv=None) -> None:
     parser.add_argument("--scale", type=float, default=0.25)
     parser.add_argument("--years", type=int, default=4)
     parser.add_argument("--burn-in", type=int, default=6)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[101, 102])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103, 104])
     parser.add_argument("--max-evals", type=int, default=60, help="at most this many evaluations of the objective")
     parser.add_argument("--tol", type=float, default=2e-3, help="ftol and xtol of least_squares (its stopping rule)")
     parser.add_argument("--journal", type=Path, default=JOURNAL, help="evaluations kept for resuming")

@@ -95,13 +95,17 @@ Altersstruktur der Stadt bleibt erhalten (Annahme: die Tabelle ist ihr Gleichgew
 freien U3-Kitaplatz in ihrem Sozialraum, und umgekehrt: Familien merken sich im Kita-Navigator (bis zu 15 Kitas)
 und im Kindertagespflege-Navigator vor, um das Risiko zu senken (Rheinische Post 14.01.2022 und 03.2018); dass jede
 wartende Familie die andere Platzart nimmt, ist eine Annahme.</li>
+<li><b>Das Kitajahr:</b> Als unter drei zählt ein Kind, das nach dem 31. Oktober drei wird (Stichtag nach KiBiz):
+im August fragt ein im November geborenes Kind (33 Monate) einen U3-Platz nach, ein im September oder Oktober
+geborenes einen Ü3-Platz. Ein Kind behält seinen U3-Kitaplatz das Kitajahr über und wechselt im August mit Vorrang
+in die Ü3-Gruppe; ein Kind aus der Kindertagespflege gibt seinen Platz frei, sobald es einen Ü3-Platz hat.</li>
 <li><b>Armutsdynamik:</b> Alleinerziehende verlassen das SGB II langsamer (IAB-Kurzbericht 12/2009),
 erwerbstätige Haushalte schneller (Annahme).</li>
 <li><b>Warme Übergaben:</b> Jeder Kontakt mit einem Angebot, das übergibt, ist eine eigene Chance auf eine
 Übergabe an das nächste Angebot; mehr Kontakte, mehr Übergaben.</li>
 <li><b>Plausibilität:</b> Jede hervorgehobene Kennzahl des Status quo wird gegen ein veröffentlichtes Band
-geprüft (<code>make calibrate</code> druckt alle; Quellen in <code>sim/data/</code>). Noch außerhalb (Kalibrierung vom 3.12.2026): multiple
-Deprivation armer Kinder (19,2 % gegen 20-50 %) und das Gefälle der U3-Nutzung nach Einkommen (0,63 gegen 0,50 ± 0,10).</li>
+geprüft (<code>make calibrate</code> druckt alle; Quellen in <code>sim/data/</code>). Noch außerhalb (Kalibrierung vom 8.12.2026, 41 von 41 Zielwerten in der Toleranz): multiple
+Deprivation von Kindern im SGB II (19,6 % gegen 20-50 %), am Rand ihres Bandes.</li>
 </ul>"""
 
 

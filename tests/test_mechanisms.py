@@ -31,7 +31,7 @@ from sim.engine.model import PreventionChainModel
 from sim.engine.population import AGE_OUT_MONTHS, STATUS_LOW_INCOME, STATUS_NOT_POOR, STATUS_SGB2
 from sim.inputs.levers import Levers
 from sim.inputs.params import BARRIERS
-from sim.inputs.services import Capacity, load_catalogue
+from sim.inputs.services import Capacity, Catalogue, load_catalogue
 
 PLACE_SERVICES = ("u3_kita", "kindertagespflege", "ue3_kita", "pluskita", "ogs")
 
@@ -477,6 +477,115 @@ def test_a_family_waiting_for_one_kind_of_u3_place_takes_a_vacancy_of_the_other(
     assert with_rule > without_rule + 0.04, (with_rule, without_rule)
 
 
+def _with_services(**updates) -> Catalogue:
+    """The catalogue with some services changed: {service_id: {field: value}} (capacity fields too)."""
+    catalogue = load_catalogue()
+    services = dict(catalogue.services)
+    for service_id, fields in updates.items():
+        svc = services[service_id]
+        capacity = {k: v for k, v in fields.items() if k in Capacity.model_fields}
+        own = {k: v for k, v in fields.items() if k not in capacity}
+        if capacity:
+            own["capacity"] = svc.capacity.model_copy(update=capacity)
+        services[service_id] = svc.model_copy(update=own)
+    return replace(catalogue, services=services)
+
+
+def _run_to_august(params, seed: int, catalogue=None, levers=None) -> tuple[PreventionChainModel, set]:
+    """A 10 % city stepped to the end of July of its second year: the model and the ids of the
+    children then in U3 care (a U3 Kita or Tagespflege place)."""
+    model = PreventionChainModel("baseline", levers=levers, catalogue=catalogue, seed=seed, scale=0.1, years=1,
+                                 burn_in_years=1, params=params)
+    for _ in range(12 + 7):
+        model.step()
+    ch, ids = model.pop.children, model.services.ids
+    u3_care = ch.alive & ((ch.place[:, ids.index("u3_kita")] >= 0) | (ch.place[:, ids.index("kindertagespflege")] >= 0))
+    return model, set(ch.cid[u3_care].tolist())
+
+
+def test_the_kita_year_counts_a_child_born_in_november_as_under_three(params):
+    """KiBiz cut-off (services.yaml, u3_kita): in August a child of 33 months (born in November)
+    asks for a U3 place, one of 34-35 months (born in September or October) for an Ü3 place. In the
+    engine's August allocation, new Ü3 places go to children of 34 months and older only, while
+    33-month-olds ask for U3 care. Negative control: the windows of before (Ü3 from 33 months) give
+    33-month-olds Ü3 places."""
+
+    def august(catalogue=None) -> tuple[int, int, int]:
+        model, _ = _run_to_august(params, seed=6, catalogue=catalogue)
+        ids = model.services.ids
+        ue3, u3 = ids.index("ue3_kita"), ids.index("u3_kita")
+        ch = model.pop.children
+        held_ue3 = set(ch.cid[ch.alive & (ch.place[:, ue3] >= 0)].tolist())
+        model.step()  # August: the allocation
+        age = model.t - 1 - ch.birth
+        new_ue3 = ch.alive & (ch.place[:, ue3] >= 0) & ~np.isin(ch.cid, list(held_ue3))
+        asks_u3 = ch.alive & ((ch.place[:, u3] >= 0) | ch.waiting[:, u3])
+        return (int(np.count_nonzero(new_ue3 & (age == 33))), int(np.count_nonzero(new_ue3 & (age >= 34) & (age <= 35))),
+                int(np.count_nonzero(asks_u3 & (age == 33))))
+
+    at_33, at_34_35, u3_at_33 = august()
+    assert at_33 == 0 and at_34_35 > 30 and u3_at_33 > 10, (at_33, at_34_35, u3_at_33)
+    before = _with_services(u3_kita={"ages_months": (8, 32)}, kindertagespflege={"ages_months": (8, 32)},
+                            ue3_kita={"ages_months": (33, 83)})
+    at_33_before, _, u3_at_33_before = august(before)
+    assert at_33_before > 30 and u3_at_33_before == 0, (at_33_before, u3_at_33_before)
+
+
+def test_a_child_holds_one_place_of_early_care_at_a_time(params, monkeypatch):
+    """A child in a U3 Kita place keeps it for the Kita year and asks for no Ü3 place beside it; a
+    child in Tagespflege that gets an Ü3 place leaves the Tagespflege place. Month by month over
+    two years no child holds two such places, and Tagespflege children do move up during the year.
+    Negative control: with both rules switched off (the engine of before), hundreds of children
+    hold a U3 and an Ü3 place by July."""
+    from sim.engine.mechanisms.capacity import CapacityAllocation
+
+    def most_double_and_moves() -> tuple[int, int]:
+        model = PreventionChainModel("baseline", seed=7, scale=0.1, years=2, burn_in_years=0, params=params)
+        ids = model.services.ids
+        u3, tp, ue3 = ids.index("u3_kita"), ids.index("kindertagespflege"), ids.index("ue3_kita")
+        most, moved, in_tp = 0, 0, set()
+        while model.running:
+            model.step()
+            ch = model.pop.children
+            in_ue3 = ch.alive & (ch.place[:, ue3] >= 0)
+            most = max(most, int(np.count_nonzero(in_ue3 & ((ch.place[:, u3] >= 0) | (ch.place[:, tp] >= 0)))))
+            if (model.t - 1) % 12 != 7:
+                moved += int(np.count_nonzero(in_ue3 & np.isin(ch.cid, list(in_tp)) & (ch.place[:, tp] < 0)))
+            in_tp = set(ch.cid[ch.alive & (ch.place[:, tp] >= 0)].tolist())
+        return most, moved
+
+    most, moved = most_double_and_moves()
+    assert most == 0 and moved > 20, (most, moved)
+    monkeypatch.setattr(CapacityAllocation, "_moving_up_in_august", lambda self, s: [])
+    monkeypatch.setattr(CapacityAllocation, "_leave_earlier_places", lambda self, s, placed: None)
+    most_before, _ = most_double_and_moves()
+    assert most_before > 200, most_before
+
+
+def test_children_moving_up_from_u3_care_come_first_for_scarce_ue3_places(params):
+    """continuity_from: in August the children whose U3 place has just ended (it ends before the Ü3
+    allocation of the same month) come first for an Ü3 place. With Ü3 places cut to 70 %, nearly all
+    of them get one, other applicants of the same ages far fewer. Negative control: the same city
+    without continuity_from, where both groups compete by the priority rule alone."""
+
+    def shares(catalogue=None) -> tuple[float, float]:
+        model, in_u3_care = _run_to_august(params, seed=8, catalogue=catalogue,
+                                           levers=Levers(places_factor={"ue3_kita": {"all": 0.7}}))
+        model.step()
+        ch = model.pop.children
+        ue3 = model.services.ids.index("ue3_kita")
+        age = model.t - 1 - ch.birth
+        placed = ch.place[:, ue3] >= 0
+        applied = ch.alive & (age >= 34) & (age <= 45) & (placed | ch.waiting[:, ue3])
+        moving_up = np.isin(ch.cid, list(in_u3_care))
+        return float(placed[applied & moving_up].mean()), float(placed[applied & ~moving_up].mean())
+
+    up, other = shares()
+    assert up > 0.85 and up > other + 0.15, (up, other)
+    up_without, other_without = shares(_with_services(ue3_kita={"continuity_from": []}))
+    assert up - other > (up_without - other_without) + 0.1, (up, other, up_without, other_without)
+
+
 def test_families_registered_before_the_deadline_come_first_and_information_decides_who_registers(params):
     """The Kita-Navigator's main round takes, within each priority rank, the families registered
     before its deadline first; a family registers in time if it would take the place up with its
@@ -501,7 +610,8 @@ def test_families_registered_before_the_deadline_come_first_and_information_deci
         ch, hh = model.pop.children, model.pop.households
         u3 = model.services.ids.index("u3_kita")
         age = model.t - 1 - ch.birth
-        wants = ch.alive & (age >= 8) & (age <= 32) & ch.takes_up[:, u3] & (hh.status[ch.hh] == status)
+        lo, hi = model.catalogue.services["u3_kita"].ages_months
+        wants = ch.alive & (age >= lo) & (age <= hi) & ch.takes_up[:, u3] & (hh.status[ch.hh] == status)
         return float(ch.registers_early[wants, u3].mean())
 
     status_quo = run()
@@ -544,7 +654,8 @@ def test_parents_who_do_not_all_work_want_a_u3_place_less(params):
         ch, hh = model.pop.children, model.pop.households
         u3 = model.services.ids.index("u3_kita")
         age = model.t - 1 - ch.birth
-        group = ch.alive & (age >= 8) & (age <= 32) & (hh.employed[ch.hh] == employed)
+        lo, hi = model.catalogue.services["u3_kita"].ages_months
+        group = ch.alive & (age >= lo) & (age <= hi) & (hh.employed[ch.hh] == employed)
         return float(ch.takes_up[group, u3].mean())
 
     strong, none = run(2.0), run(0.0)

@@ -173,6 +173,8 @@ class ReferenceModel(mesa.Model):
         self._drop_departed()
         self.move_in()
         self.births()
+        for child in self.children:  # places held when the month began (who is moving up from U3 care)
+            child.held_at_start = [place is not None for place in child.place]
         for provider in self.providers:
             provider.step()
         for child in self.children:

@@ -139,7 +139,7 @@ class ServiceProvider(mesa.Agent):
                 providers = [p for p in [self] + [self.model.providers[a] for a in self.alternatives]
                              if p.cap.registration == "deadline"]
                 key += 0.5 * any(child.takes_up(p, information_twice=True) for p in providers)
-        if any(child.use[c] for c in self.continuity_from):
+        if any(child.held_at_start[c] for c in self.continuity_from):  # moving up from U3 care
             key += 100.0
         return key
 
@@ -213,6 +213,8 @@ class ServiceProvider(mesa.Agent):
             if child.place[s] is not None:
                 occupied[child.place[s]] += 1
             elif (self.in_window(child, t) and all(child.place[a] is None for a in self.alternatives)
+                  # a U3 Kita child keeps its place for the Kita year and moves up in August
+                  and all(child.place[c] is None for c in self.continuity_from if c in self.model.kita)
                   and (child.takes_up(self) or any(child.waiting[a] for a in self.alternatives))):
                 # (one application: a family waiting for the alternative takes a place here too)
                 applicants.append(child)
@@ -231,6 +233,11 @@ class ServiceProvider(mesa.Agent):
                     unplaced.append(child)
             free[area] -= len(chosen)
         self.place_elsewhere_in_bezirk(unplaced, free, lottery)
+        for child in applicants:  # one place of early care at a time: a child moving up leaves Tagespflege
+            if child.place[s] is not None:
+                for c in self.continuity_from:
+                    child.place[c] = None
+                    child.use[c] = False
         for child in unplaced:
             child.waiting[s] = child.place[s] is None
         if t % 12 == AUGUST:

@@ -43,8 +43,14 @@ class CapacityAllocation:
                 for other in self.alternatives[s]:
                     early = early | ch.registers_early[:, other][idx]
                 key = key + 0.5 * early
-        if cap.continuity_from:
-            key = key + 100.0 * self._uses_any([self.ids.index(c) for c in cap.continuity_from])[idx]
+        if self.continuity[s]:
+            # Children moving up from U3 care come first: those who held such a place when the month
+            # began (in August it has just ended, before this service's turn).
+            held = ctx["held_at_start"]
+            moving_up = held[self.continuity[s][0]][idx]
+            for earlier in self.continuity[s][1:]:
+                moving_up = moving_up | held[earlier][idx]
+            key = key + 100.0 * moving_up
         return key
 
     def _count_capacity(self, s: int, t: int, capacity: float, used: int, unserved: int, not_asking: int) -> None:
@@ -97,6 +103,8 @@ class CapacityAllocation:
         candidates = self._window(s, ctx, hold=False, group=group) & ~placed
         for other in self.alternatives[s]:  # a child holds a place in one of two alternatives only
             candidates &= ch.place[:, other] < 0
+        for earlier in self._moving_up_in_august(s):
+            candidates &= ch.place[:, earlier] < 0
         wants = self._wants(s, candidates, ctx)
         also = self._waiting_for_an_alternative(s, candidates)
         if also.size:
@@ -111,6 +119,7 @@ class CapacityAllocation:
         place[wants[accepted]] = groups[accepted]
         free -= np.bincount(groups[accepted], minlength=self.n_sr)
         accepted |= self._place_elsewhere_in_bezirk(s, wants, ~accepted, free, ctx, t)
+        self._leave_earlier_places(s, wants[accepted])
         waiting = ch.waiting[:, s]
         waiting[:] = False
         waiting[wants[~accepted]] = True
@@ -123,6 +132,21 @@ class CapacityAllocation:
             self.pressure[s] = unmet / np.maximum(demand, 1)
             self.pressure_changed[s] = bool(self.intensity[s, CAP])
         ch.use[:, s] = place >= 0
+
+    def _moving_up_in_august(self, s: int) -> list[int]:
+        """The services s continues from whose children ask for no place in s before August: a child
+        in a U3 Kita place keeps it for the Kita year (KiBiz funds a place per Kita year) and moves up
+        within its Kita in August, when the U3 place ends."""
+        return [earlier for earlier in self.continuity[s] if earlier in self.kita]
+
+    def _leave_earlier_places(self, s: int, placed: np.ndarray) -> None:
+        """A child holds one place of early care at a time: a child in Kindertagespflege that gets a
+        Kita place here (the Ü3 place) leaves the Tagespflege place, which is then free for the waiting
+        list. (A U3 Kita child asks for none before August; see _step_places.)"""
+        ch = self.model.pop.children
+        for earlier in self.continuity[s]:
+            ch.place[:, earlier][placed] = -1
+            ch.use[:, earlier][placed] = False
 
     def _waiting_for_an_alternative(self, s: int, candidates: np.ndarray) -> np.ndarray:
         """One application for U3 care: a family waiting for the alternative (Kindertagespflege for

@@ -106,6 +106,10 @@ class ServiceSystem(AgeWindows, TakeUpDecisions, CapacityAllocation, ChainContac
                              + ([self.ids.index(svc.capacity.alternative_to)]
                                 if isinstance(svc.capacity, Capacity) and svc.capacity.alternative_to else [])
                              for service_id, svc in zip(self.ids, self.svc)]
+        # Per service, the services whose children move up to it (continuity_from: U3 care to the Ü3 place).
+        self.continuity = [[self.ids.index(c) for c in svc.capacity.continuity_from] if isinstance(svc.capacity, Capacity)
+                           else [] for svc in self.svc]
+        self.continuity_columns = sorted({c for columns in self.continuity for c in columns})
         self.local_places = np.array([isinstance(svc.capacity, Capacity) and svc.capacity.fte is None for svc in self.svc])
         self.registration_deadline = np.array([isinstance(svc.capacity, Capacity) and svc.capacity.registration == "deadline"
                                                for svc in self.svc])
@@ -212,6 +216,8 @@ class ServiceSystem(AgeWindows, TakeUpDecisions, CapacityAllocation, ChainContac
             "low_income": status == 1,
             "sr_hh": hh.sozialraum.astype(np.int64),
             "traits_hh": key % TRAIT_CODES,  # row of sus_by_traits and need_by_traits
+            # Places held when the month began, of the services others continue from (capacity._priority).
+            "held_at_start": {c: ch.place[:, c] >= 0 for c in self.continuity_columns},
         }
 
     def step(self, t: int) -> None:
