@@ -320,14 +320,39 @@ def test_explore_rebuilds_the_model_with_a_changed_lever(render):
     wait_until(lambda: "mit geänderten Hebeln · synthetisches Düsseldorf · Stichprobe 2 % · Seed 4" in page_text(rc))
 
 
-def test_the_horizon_sets_the_years_and_says_when_school_entry_cannot_show_the_effect_yet(render):
+def test_the_page_starts_from_the_question_and_the_horizon_says_what_it_cannot_measure_yet(render):
     rc = render(compare_page.Page())
-    assert "zur Schuleingangsuntersuchung" in page_text(rc)  # the default 3 years end in 2028
-    rc.find(v.Btn, children=["bis 2040"]).widget.click()
-    assert state.years_text.value == "15" and state.burn_in_text.value == "1"
-    assert "zur Schuleingangsuntersuchung" not in page_text(rc)
+    assert {"1. Ihre Frage", "2. Szenarien", "4. Rechnen"} <= set(page_text(rc).splitlines())  # order: e2e test
+    question = rc.find(v.Select, label="Was wollen Sie wissen?").widget
+    question.v_model = "schuleingang"
+    assert state.question.value == "schuleingang"
+    # the default 3 years end in 2028: school entry cannot show children who grew up with the levers
+    assert "Noch nicht messbar bis 2028" in page_text(rc) and "erst ab 2033" in page_text(rc)
     rc.find(v.Btn, children=["bis 2030"]).widget.click()
-    assert state.years_text.value == "5" and "erst ab 2033 zur Schuleingangsuntersuchung" in page_text(rc)
+    assert state.years_text.value == "5" and state.burn_in_text.value == "1"
+    assert "Noch nicht messbar bis 2030" in page_text(rc)
+    rc.find(v.Btn, children=["langfristig (bis 2040)"]).widget.click()
+    assert state.years_text.value == "15"
+    assert "Noch nicht messbar" not in page_text(rc) and "lässt sich in diesen Jahren messen" in page_text(rc)
+    # Negative control: reach is measured at once, so even the default 3 years can answer it.
+    question.v_model = "erreichen"
+    type_into(rc, "Jahre (1 bis 18)", "3")
+    assert "Noch nicht messbar" not in page_text(rc)
+
+
+def test_the_verdict_answers_the_question_for_the_chosen_children_and_waits_where_it_cannot_measure(tiny_comparison):
+    table = compare_results.verdict_table(tiny_comparison, "alle", "beide")  # 2026-2027, Lotsen from 2027
+    by = table.set_index(["Indikator", "Gruppe"])["Urteil"]
+    assert by[("Schuleingang: unzureichende Deutschkenntnisse", "SGB II")] == "noch nicht messbar (ab 2033)"
+    assert by[("Mit 18 ohne Ausbildung, Arbeit oder Schule (NEET)", "alle Kinder")] == "noch nicht messbar (ab 2045)"
+    assert not by[("Kette erreicht: alle Kinder 0-17", "alle Kinder")].startswith("noch nicht")
+    sgb2 = compare_results.verdict_table(tiny_comparison, "erreichen", "sgb2")
+    assert list(sgb2["Gruppe"]) == ["SGB II"] and list(sgb2["Indikator"]) == ["Kette erreicht: alle Kinder 0-17"]
+    # What the Lotsen cost, in words, and what limits their reach (their caseload changed).
+    cost = compare_results.cost_answer(tiny_comparison)["lotsen"]
+    assert cost.startswith("Mehrkosten für den Haushalt der Stadt: im Jahr 2027 +") and "2026–2027 zusammen" in cost
+    limits = compare_results.capacity_answer(tiny_comparison)["lotsen"]
+    assert len(limits) == 1 and limits[0].startswith("Lotsin / Lotse") and "Grenze der Reichweite:" in limits[0]
 
 
 def _smallest_text_on_screen(fig, display_px: float) -> float:
