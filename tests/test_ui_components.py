@@ -397,3 +397,32 @@ def test_every_chart_image_has_a_text_alternative_from_its_titles():
     fig.subplots(1, 2)[0].set_title("U3-Warteliste")
     assert figure_alt(fig) == "Diagramm: Monatsreihen; U3-Warteliste"
     assert figure_alt(Figure()) == "Diagramm: ohne Titel"
+
+
+def test_chart_ticks_are_german_and_the_path_names_each_year_once(tiny_comparison):
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import AutoLocator
+
+    from sim.analysis import charts
+
+    axis_fig, ax = plt.subplots()
+    ax.plot([100_200, 100_800], [-2_500, 3_500])
+    ax.xaxis.set_major_formatter(charts.GermanTicks())
+    ax.yaxis.set_major_formatter(charts.GermanTicks())
+    axis_fig.canvas.draw()
+    assert "100\u202f500" in [t.get_text() for t in ax.get_xticklabels()]  # not "100500"
+    assert "\u22122\u202f000" in [t.get_text() for t in ax.get_yticklabels()]
+    plt.close(axis_fig)
+
+    fig = charts.path_chart(tiny_comparison)  # two years, 2026 and 2027
+    try:
+        fig.canvas.draw()
+        years = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+        assert years and len(years) == len(set(years)), years
+        # Negative control: matplotlib's own locator puts ticks between the years, named alike.
+        fig.axes[0].xaxis.set_major_locator(AutoLocator())
+        fig.canvas.draw()
+        years = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+        assert len(years) > len(set(years)), years
+    finally:
+        plt.close(fig)
