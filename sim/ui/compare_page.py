@@ -134,7 +134,7 @@ def MeasurabilityNote(scenarios: list, settings):
     said = measurability(scenarios, settings)
     if said is not None:
         ok, text = said
-        (solara.Success if ok else solara.Warning)(text, classes=["vergleich-messbar"])
+        (solara.Success if ok else solara.Warning)(children=[solara.Markdown(text)], classes=["vergleich-messbar"])
 
 
 @solara.component
@@ -179,6 +179,17 @@ def _late_start(scenarios: list, settings) -> str | None:
 
 
 @solara.component
+def RunProgress():
+    """The progress of the running comparison, a component of its own: its many updates re-render
+    only the bar, never the fields above it, so a value typed meanwhile is not overwritten."""
+    p = state.progress.value
+    solara.ProgressLinear(True if p.done == 0 else 100.0 * p.done / max(p.total, 1))
+    solara.Text("Wartet auf einen freien Rechenplatz …" if p.waiting else
+                f"Lauf {p.done} von {p.total} fertig – die Oberfläche bleibt bedienbar.",
+                classes=["vergleich-fortschritt"])
+
+
+@solara.component
 def RunPanel(scenarios: list, errors: dict[str, str], settings, question_shown: bool = False):
     task = state.run_comparison
     running = task.pending
@@ -206,11 +217,7 @@ def RunPanel(scenarios: list, errors: dict[str, str], settings, question_shown: 
                 solara.Button("Abbrechen", color="error", outlined=True, on_click=task.cancel,
                               classes=["vergleich-abbrechen"])
         if running:
-            p = state.progress.value
-            solara.ProgressLinear(True if p.done == 0 else 100.0 * p.done / max(p.total, 1))
-            solara.Text("Wartet auf einen freien Rechenplatz …" if p.waiting else
-                        f"Lauf {p.done} von {p.total} fertig – die Oberfläche bleibt bedienbar.",
-                        classes=["vergleich-fortschritt"])
+            RunProgress()
         elif task.cancelled:
             solara.Warning("Abgebrochen; es gilt weiter das vorige Ergebnis.")
         elif task.error:

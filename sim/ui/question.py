@@ -113,27 +113,25 @@ def not_yet_measurable(scenarios: list, indicators: tuple[str, ...], last_year: 
 
 def measurability_text(scenarios: list, indicators: tuple[str, ...], last_year: int, labels: dict[str, str],
                        burn_in: int = 0) -> tuple[bool, str]:
-    """(all measurable, German text) for the page, before anything runs."""
+    """(all measurable, German Markdown) for the page, before anything runs."""
     missing = not_yet_measurable(scenarios, indicators, last_year, burn_in)
     if not missing:
         names = ", ".join(f"„{labels[i]}“" for i in indicators)
         return True, f"Gerechnet wird bis {last_year}: {names} lässt sich in diesen Jahren messen."
-    lines = []
-    # one sentence per place of measurement: "bei der Schuleingangsuntersuchung …: „A“, „B“ (ab 2033)"
+    # one line per place of measurement: "„A“, „B“: gemessen bei …; Kinder … erst ab 2033"
     by_place: dict[tuple[str, int, int], list[str]] = {}
     for m in missing:
         place = (where_measured(m.indicator), m.start, m.measurable_from)
         if m.indicator not in by_place.setdefault(place, []):
             by_place[place].append(m.indicator)
-    for (place, start, year), names in by_place.items():
-        lines.append(", ".join(f"„{labels[i]}“" for i in names) + f" – gemessen {place}; Kinder, die ab {start} mit "
-                     f"den Hebeln aufwachsen, zählen dort erst ab {year}.")
+    lines = [", ".join(f"„{labels[i]}“" for i in names) + f": gemessen {place}; Kinder, die ab {start} mit den "
+             f"Hebeln aufwachsen, zählen dort erst ab {year}." for (place, start, year), names in by_place.items()]
     measurable = [i for i in indicators if i not in {m.indicator for m in missing}]
-    tail = (" Messbar bis {}: {}.".format(last_year, ", ".join(f"„{labels[i]}“" for i in measurable)) if measurable else "")
-    return False, (f"Noch nicht messbar bis {last_year}: " + " ".join(lines)
-                   + " Dort steht im Ergebnis „noch nicht messbar“ statt eines Urteils (eine frühere Änderung käme nur "
-                   "von Kindern, die beim Start schon älter waren)." + tail
-                   + " Für die volle Wirkung „langfristig“ wählen.")
+    tail = ("Messbar bis {}: {}. ".format(last_year, ", ".join(f"„{labels[i]}“" for i in measurable)) if measurable else "")
+    return False, (f"**Noch nicht messbar bis {last_year}:**\n\n" + "\n".join(f"- {line}" for line in lines)
+                   + "\n\nDort steht im Ergebnis „noch nicht messbar“ statt eines Urteils (eine frühere Änderung käme "
+                   "nur von Kindern, die beim Start schon älter waren). " + tail
+                   + "Für die volle Wirkung „langfristig“ wählen.")
 
 
 def verdict_word(certainty_word: str, indicator: str, start: int, last_year: int) -> str:

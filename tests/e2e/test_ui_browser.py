@@ -118,6 +118,28 @@ def serious_violations(page) -> list[str]:
     return sorted(set(runs[0]) & set(runs[1]))
 
 
+def low_contrast_notices(page) -> list[str]:
+    """Texts in notices (Vuetify's alerts) with less than 4.5:1 against their tinted background
+    (WCAG 1.4.3). axe leaves them "incomplete", as Vuetify draws the tint in a pseudo element."""
+    return page.evaluate("""() => {
+      const rgb = s => s.match(/[\\d.]+/g).map(Number);
+      const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+                         return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+      return [...document.querySelectorAll('.v-alert')].filter(a => a.offsetParent !== null).flatMap(alert => {
+        const tint = getComputedStyle(alert, '::before');
+        const o = parseFloat(tint.opacity || '0') * (rgb(tint.backgroundColor)[3] ?? 1);
+        const bg = rgb(tint.backgroundColor).slice(0, 3).map(v => o * v + (1 - o) * 255);  // on the white page
+        const holders = [...alert.querySelectorAll('*')].filter(el =>
+          [...el.childNodes].some(n => n.nodeType === 3 && n.nodeValue.trim()));
+        return holders.flatMap(el => {
+          const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(bg)].sort((x, y) => y - x);
+          const ratio = (a + 0.05) / (b + 0.05);
+          return ratio < 4.5 ? [`${alert.className.split(' ').pop()}: ${ratio.toFixed(2)}`] : [];
+        });
+      });
+    }""")
+
+
 def chart(page, name: str):
     image = page.locator(f"img.chart-{name}")
     image.wait_for(timeout=SLOW)
@@ -172,6 +194,14 @@ def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser
     # The too-short warning, before anything runs: school entry cannot show the levers by 2030 ...
     expect(page.locator(".vergleich-messbar")).to_contain_text("Noch nicht messbar bis 2030")
     expect(page.locator(".vergleich-messbar")).to_contain_text("erst ab 2033")
+    assert low_contrast_notices(page) == []
+    # Negative control: Vuetify's own orange (2.2:1) on the same notice is found.
+    page.evaluate("""() => { const notice = document.querySelector('.vergleich-messbar');
+        notice.querySelectorAll('*').forEach(el => el.style.transition = 'none');  // no colour fading in between
+        notice.style.transition = 'none'; notice.style.setProperty('color', '#fb8c00', 'important'); }""")
+    assert low_contrast_notices(page) and low_contrast_notices(page)[0].startswith("vergleich-messbar")
+    page.evaluate("document.querySelector('.vergleich-messbar').style.removeProperty('color')")
+    page.wait_for_timeout(300)
     page.get_by_role("button", name="langfristig (bis 2040)").click()
     expect(page.locator(".feld-years input").first).to_have_value("15")
     expect(page.locator(".vergleich-messbar")).to_contain_text("lässt sich in diesen Jahren messen")  # ... by 2040 it can
@@ -217,6 +247,7 @@ def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser
         assert_chart_text_readable(page, {f"chart-{name}"})
     page.get_by_role("tab", name="Abstand arm / nicht arm").click()
     assert serious_violations(page) == []  # with the result: verdict, tables, charts
+    assert low_contrast_notices(page) == []  # the green "Ergebnis fertig" too
 
     # Saving under a standard scenario's name is refused at the field; the file stays as it was.
     standard = (SCENARIO_DIR / "lotsen.yaml").read_bytes()
