@@ -17,7 +17,7 @@ from sim.ui.widgets import FIX_FIELDS, KeptSettings, LeverForm, NumberField
 INTRO = (
     "Jedes Szenario läuft auf denselben Seeds wie der Status quo (gepaarter Vergleich mit gemeinsamen "
     "Zufallszahlen): ein Unterschied kommt vom Hebel, nicht vom Zufall. Die Vorgaben rechnen in Sekunden; "
-    "für belastbare Zahlen die Stichprobe, die Seeds und die Jahre erhöhen (oder `make run`). "
+    "für belastbare Zahlen die Stichprobe, die Seeds (Wiederholungen mit anderen Zufallszahlen) und die Jahre erhöhen. "
     "Die Einstellungen bleiben in diesem Browser auch nach dem Neuladen erhalten; Ergebnisse werden neu gerechnet."
 )
 

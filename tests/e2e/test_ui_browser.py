@@ -283,6 +283,7 @@ def test_a_planner_changes_a_lever_compares_and_reads_the_budget(server, browser
     expect(page.locator(".feld-scale input").first).to_have_value(TINY["scale"])
     expect(page.locator(".feld-kopie-name input").first).to_have_value("lotsen")
     expect(page.locator(".feld-frage")).to_contain_text("Kommen Kinder besser vorbereitet in die Schule?")
+    assert "make run" not in page.inner_text("body")  # no developer's command in a planner's page
 
     assert process.poll() is None
     assert outside == [], f"requests left the machine: {outside[:5]}"
