@@ -320,14 +320,39 @@ def test_explore_rebuilds_the_model_with_a_changed_lever(render):
     wait_until(lambda: "mit geänderten Hebeln · synthetisches Düsseldorf · Stichprobe 2 % · Seed 4" in page_text(rc))
 
 
-def test_the_horizon_sets_the_years_and_says_when_school_entry_cannot_show_the_effect_yet(render):
+def test_the_page_starts_from_the_question_and_the_horizon_says_what_it_cannot_measure_yet(render):
     rc = render(compare_page.Page())
-    assert "zur Schuleingangsuntersuchung" in page_text(rc)  # the default 3 years end in 2028
-    rc.find(v.Btn, children=["bis 2040"]).widget.click()
-    assert state.years_text.value == "15" and state.burn_in_text.value == "1"
-    assert "zur Schuleingangsuntersuchung" not in page_text(rc)
+    assert {"1. Ihre Frage", "2. Szenarien", "4. Rechnen"} <= set(page_text(rc).splitlines())  # order: e2e test
+    question = rc.find(v.Select, label="Was wollen Sie wissen?").widget
+    question.v_model = "schuleingang"
+    assert state.question.value == "schuleingang"
+    # the default 3 years end in 2028: school entry cannot show children who grew up with the levers
+    assert "Noch nicht messbar bis 2028" in page_text(rc) and "erst ab 2033" in page_text(rc)
     rc.find(v.Btn, children=["bis 2030"]).widget.click()
-    assert state.years_text.value == "5" and "erst ab 2033 zur Schuleingangsuntersuchung" in page_text(rc)
+    assert state.years_text.value == "5" and state.burn_in_text.value == "1"
+    assert "Noch nicht messbar bis 2030" in page_text(rc)
+    rc.find(v.Btn, children=["langfristig (bis 2040)"]).widget.click()
+    assert state.years_text.value == "15"
+    assert "Noch nicht messbar" not in page_text(rc) and "lässt sich in diesen Jahren messen" in page_text(rc)
+    # Negative control: reach is measured at once, so even the default 3 years can answer it.
+    question.v_model = "erreichen"
+    type_into(rc, "Jahre (1 bis 18)", "3")
+    assert "Noch nicht messbar" not in page_text(rc)
+
+
+def test_the_verdict_answers_the_question_for_the_chosen_children_and_waits_where_it_cannot_measure(tiny_comparison):
+    table = compare_results.verdict_table(tiny_comparison, "alle", "beide")  # 2026-2027, Lotsen from 2027
+    by = table.set_index(["Indikator", "Gruppe"])["Urteil"]
+    assert by[("Schuleingang: unzureichende Deutschkenntnisse", "SGB II")] == "noch nicht messbar (ab 2033)"
+    assert by[("Mit 18 ohne Ausbildung, Arbeit oder Schule (NEET)", "alle Kinder")] == "noch nicht messbar (ab 2045)"
+    assert not by[("Kette erreicht: alle Kinder 0-17", "alle Kinder")].startswith("noch nicht")
+    sgb2 = compare_results.verdict_table(tiny_comparison, "erreichen", "sgb2")
+    assert list(sgb2["Gruppe"]) == ["SGB II"] and list(sgb2["Indikator"]) == ["Kette erreicht: alle Kinder 0-17"]
+    # What the Lotsen cost, in words, and what limits their reach (their caseload changed).
+    cost = compare_results.cost_answer(tiny_comparison)["lotsen"]
+    assert cost.startswith("Mehrkosten für den Haushalt der Stadt: im Jahr 2027 +") and "2026–2027 zusammen" in cost
+    limits = compare_results.capacity_answer(tiny_comparison)["lotsen"]
+    assert len(limits) == 1 and limits[0].startswith("Lotsin / Lotse") and "Grenze der Reichweite:" in limits[0]
 
 
 def _smallest_text_on_screen(fig, display_px: float) -> float:
@@ -372,3 +397,32 @@ def test_every_chart_image_has_a_text_alternative_from_its_titles():
     fig.subplots(1, 2)[0].set_title("U3-Warteliste")
     assert figure_alt(fig) == "Diagramm: Monatsreihen; U3-Warteliste"
     assert figure_alt(Figure()) == "Diagramm: ohne Titel"
+
+
+def test_chart_ticks_are_german_and_the_path_names_each_year_once(tiny_comparison):
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import AutoLocator
+
+    from sim.analysis import charts
+
+    axis_fig, ax = plt.subplots()
+    ax.plot([100_200, 100_800], [-2_500, 3_500])
+    ax.xaxis.set_major_formatter(charts.GermanTicks())
+    ax.yaxis.set_major_formatter(charts.GermanTicks())
+    axis_fig.canvas.draw()
+    assert "100\u202f500" in [t.get_text() for t in ax.get_xticklabels()]  # not "100500"
+    assert "\u22122\u202f000" in [t.get_text() for t in ax.get_yticklabels()]
+    plt.close(axis_fig)
+
+    fig = charts.path_chart(tiny_comparison)  # two years, 2026 and 2027
+    try:
+        fig.canvas.draw()
+        years = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+        assert years and len(years) == len(set(years)), years
+        # Negative control: matplotlib's own locator puts ticks between the years, named alike.
+        fig.axes[0].xaxis.set_major_locator(AutoLocator())
+        fig.canvas.draw()
+        years = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+        assert len(years) > len(set(years)), years
+    finally:
+        plt.close(fig)

@@ -166,13 +166,63 @@ def test_kept_settings_come_back_and_a_damaged_entry_changes_nothing():
     try:
         state.years_text.set("7")
         state.chosen.set(["lotsen", "full_chain"])
+        state.question.set("schuleingang")
+        state.child_group.set("sgb2")
         text = state.kept_settings()
         state.years_text.set("3")
         state.chosen.set(["lotsen"])
+        state.question.set("alle")
+        state.child_group.set("beide")
         state.restore_settings(text)
         assert state.years_text.value == "7" and state.chosen.value == ["lotsen", "full_chain"]
-        for damaged in ("{kaputt", "[1, 2]", '{"years_text": 12, "copy_base": "gibt_es_nicht", "unbekannt": 1}'):
+        assert state.question.value == "schuleingang" and state.child_group.value == "sgb2"  # the question too
+        for damaged in ("{kaputt", "[1, 2]", '{"years_text": 12, "copy_base": "gibt_es_nicht", "unbekannt": 1}',
+                        '{"question": "gibt_es_nicht", "child_group": 3}'):
             state.restore_settings(damaged)
             assert state.years_text.value == "7" and state.copy_base.value == "baseline"
+            assert state.question.value == "schuleingang" and state.child_group.value == "sgb2"
     finally:
         state.restore_settings(saved)
+
+
+# ---- the question: which indicators can the chosen years measure (sim.ui.question) -------------------
+@pytest.mark.parametrize("word, indicator, start, last, shown", [
+    ("unklar", "insufficient_german_at_school_entry", 2027, 2030, "noch nicht messbar (ab 2033)"),
+    ("keine Änderung gemessen", "insufficient_german_at_school_entry", 2027, 2032, "noch nicht messbar (ab 2033)"),
+    ("unklar", "insufficient_german_at_school_entry", 2027, 2033, "unklar"),  # the first cohort with the lever
+    ("sicher besser", "neet_at_18", 2027, 2040, "sicher besser – erst ein Teil, volle Wirkung ab 2045"),
+    ("unklar", "chain_reach_all", 2027, 2027, "unklar"),  # reach is measured as a service is used
+    ("erst ab 2 Seeds", "gymnasium_transition", 2027, 2036, "noch nicht messbar (ab 2037)"),
+])
+def test_an_outcome_not_yet_measurable_says_so_instead_of_a_verdict(word, indicator, start, last, shown):
+    from sim.ui.question import verdict_word
+
+    assert verdict_word(word, indicator, start, last) == shown
+
+
+def test_the_horizon_check_names_what_the_years_cannot_measure_yet():
+    from sim.analysis.indicators import INDICATOR_LABELS_DE
+    from sim.ui import question as q
+
+    lotsen, baseline = load_scenario("lotsen"), load_scenario("baseline")  # Lotsen start in 2027
+    school = q.indicators_of("schuleingang")
+    missing = q.not_yet_measurable([baseline, lotsen], school, 2030)
+    assert {m.indicator for m in missing} == set(school) and {m.measurable_from for m in missing} == {2033}
+    ok, text = q.measurability_text([baseline, lotsen], school, 2030, INDICATOR_LABELS_DE)
+    assert not ok and "Noch nicht messbar bis 2030" in text and "erst ab 2033" in text
+    # Negative controls: the same question a year after the first cohort is measured, and reach at once.
+    assert q.not_yet_measurable([baseline, lotsen], school, 2033) == []
+    assert q.measurability_text([baseline, lotsen], q.indicators_of("erreichen"), 2027, INDICATOR_LABELS_DE)[0]
+    assert q.not_yet_measurable([baseline], school, 2026) == []  # the status quo has no levers to wait for
+
+
+def test_the_long_view_is_long_enough_for_the_question_within_the_limit_of_years():
+    from sim.engine.model import START_YEAR
+    from sim.ui import question as q
+
+    lotsen = load_scenario("lotsen")
+    limit = START_YEAR + state.MAX_YEARS - 1
+    assert q.long_view_end("erreichen", [lotsen], limit) == 2040
+    assert q.long_view_end("schuleingang", [lotsen], limit) == 2040  # 2033 and two more cohorts fit in 2040
+    assert q.long_view_end("bildungswege", [lotsen], limit) == limit  # NEET from birth: 2045, beyond the limit
+    assert q.horizon_ends("erreichen", [lotsen], limit)["2030"] == ("bis 2030", 2030)

@@ -7,6 +7,7 @@ writes them all as file pairs.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 
 from sim.inputs.city import STADTBEZIRKE  # noqa: E402
-from matplotlib.ticker import FuncFormatter, ScalarFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator, ScalarFormatter  # noqa: E402
 
 from sim.analysis.compare import AVOIDED_CASE, BASELINE, DISCOUNT_RATE, PLANNING_PERIODS, Comparison  # noqa: E402
 from sim.analysis.de_format import de  # noqa: E402
@@ -44,10 +45,16 @@ PHASE_LABELS = {"early_childhood": "0-2 Jahre", "kita": "Kita\n3-5", "primary": 
 
 
 class GermanTicks(ScalarFormatter):
-    """Matplotlib's own choice of tick labels (as many decimals as the ticks need), with a decimal comma."""
+    """Matplotlib's own choice of tick labels (as many decimals as the ticks need), with a decimal comma
+    and a thin space between thousands, as `de` writes them ("100 750", not "100750")."""
 
     def __call__(self, x, pos=None) -> str:
-        return super().__call__(x, pos).replace(".", ",")
+        text = super().__call__(x, pos).replace(".", ",")
+        match = re.fullmatch(r"([\u2212-]?)(\d{4,})(,\d+)?", text)
+        if match:
+            sign, whole, decimals = match.groups()
+            text = sign + f"{int(whole):,}".replace(",", "\u202f") + (decimals or "")
+        return text
 
 
 def _title(c: Comparison, name: str, width: int = 34) -> str:
@@ -302,6 +309,7 @@ def path_chart(c: Comparison):
         ax.set_xlabel("Kalenderjahr")
         ax.set_ylabel(label, fontsize=12)
         ax.yaxis.set_major_formatter(GermanTicks())
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # one tick a year at most, never "2026 2026 2026"
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(4, max(len(labels), 1)), fontsize=11, frameon=False)

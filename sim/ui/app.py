@@ -14,15 +14,22 @@ from sim.ui import budget, compare_page, explore
 
 TITLE = "Präventionskette-Sim · synthetisches Düsseldorf"
 # The project's own styles: tables that fit their card, a focus that can be seen, and text colours
-# with a contrast of at least 4.5:1 on white (WCAG 2.1 AA) for errors and inactive tabs.
+# with a contrast of at least 4.5:1 on white (WCAG 2.1 AA) for errors, notices and inactive tabs
+# (Vuetify's orange, green and blue alert texts reach 2.2:1 to 3.7:1; axe cannot judge them, as their
+# tint is a pseudo element, so the e2e test measures them itself).
 CSS = """
 .tabelle { border-collapse: collapse; font-size: 0.9em; margin: 0.3em 0 0.8em 0; }
-.tabelle th, .tabelle td { border-bottom: 1px solid #d0d7de; padding: 0.3em 0.6em; text-align: right; vertical-align: top; }
+.tabelle th, .tabelle td { border-bottom: 1px solid #d0d7de; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
 .tabelle th { background: #eef2f5; font-weight: 600; }
-.tabelle td:first-child, .tabelle th:first-child { text-align: left; }
+.tabelle .zahl { text-align: right; }
+.tabelle td.zahl { white-space: nowrap; }
 .v-btn:focus-visible, .v-tab:focus-visible, input:focus-visible, .v-input--selection-controls__ripple:focus-visible,
 a:focus-visible { outline: 3px solid #1a4f8b !important; outline-offset: 2px; }
 .error--text, .v-messages.error--text { color: #b00020 !important; caret-color: #b00020 !important; }
+.v-alert.warning--text { color: #8a4600 !important; }
+.v-alert.success--text { color: #1b5e20 !important; }
+.v-alert.info--text { color: #0b4f8a !important; }
+.v-alert .solara-markdown, .v-alert .solara-markdown p, .v-alert .solara-markdown li { color: inherit; }
 .v-tabs > .v-tabs-bar .v-tab:not(.v-tab--active) { color: rgba(0, 0, 0, 0.74) !important; }
 .theme--dark.v-tabs > .v-tabs-bar .v-tab:not(.v-tab--active) { color: rgba(255, 255, 255, 0.85) !important; }
 """
@@ -65,7 +72,8 @@ function mend(root) {
     if (header) header.setAttribute("aria-expanded", panel.getAttribute("aria-expanded"));
     panel.removeAttribute("aria-expanded");
   });
-  root.querySelectorAll(".v-input__slot[role=button]").forEach(slot => {
+  // Vue patches only what changed: once opened, a select's frame gets aria-expanded back without its role.
+  root.querySelectorAll(".v-input__slot[role=button], .v-input__slot[aria-expanded], .v-input__slot[aria-owns]").forEach(slot => {
     // The select's own input becomes the combobox; the frame around it stays a plain div.
     const input = slot.querySelector("input");
     if (input) {

@@ -7,6 +7,8 @@ import solara
 
 from sim.analysis.compare import BASELINE
 from sim.engine.model import START_YEAR
+from sim.analysis.indicators import INDICATOR_LABELS_DE
+from sim.ui import question as q
 from sim.ui import scenario_store, state
 from sim.ui import lever_fields as lf
 from sim.ui.compare_results import Results
@@ -15,7 +17,7 @@ from sim.ui.widgets import FIX_FIELDS, KeptSettings, LeverForm, NumberField
 INTRO = (
     "Jedes Szenario läuft auf denselben Seeds wie der Status quo (gepaarter Vergleich mit gemeinsamen "
     "Zufallszahlen): ein Unterschied kommt vom Hebel, nicht vom Zufall. Die Vorgaben rechnen in Sekunden; "
-    "für belastbare Zahlen die Stichprobe, die Seeds und die Jahre erhöhen (oder `make run`). "
+    "für belastbare Zahlen die Stichprobe, die Seeds (Wiederholungen mit anderen Zufallszahlen) und die Jahre erhöhen. "
     "Die Einstellungen bleiben in diesem Browser auch nach dem Neuladen erhalten; Ergebnisse werden neu gerechnet."
 )
 
@@ -27,7 +29,7 @@ def _titles(names: list[str]) -> dict[str, str]:
 
 @solara.component
 def ScenarioChoice(names: list[str], titles: dict[str, str]):
-    with solara.Card("1. Szenarien", classes=["vergleich-szenarien"]):
+    with solara.Card("2. Szenarien", classes=["vergleich-szenarien"]):
         solara.Text(f"„{titles[BASELINE]}“ ist immer dabei: jedes Szenario wird mit ihm verglichen.",
                     style={"font-size": "0.85em"})
         for name in names:
@@ -40,6 +42,10 @@ def ScenarioChoice(names: list[str], titles: dict[str, str]):
 
             solara.Checkbox(label=titles[name], value=name in state.chosen.value, on_value=toggle,
                             style="margin: 0")
+            # what the scenario changes, so that "20 Lotsen" can be found without opening a file
+            solara.Text(scenario_store.scenario(name).description, classes=["szenario-beschreibung"],
+                        style={"font-size": "0.8em", "color": "#4a4a4a", "margin": "-0.4em 0 0.4em 2.2em",
+                               "display": "block"})
 
 
 def copy_problem(names: list[str]) -> str | None:
@@ -54,7 +60,7 @@ def copy_problem(names: list[str]) -> str | None:
 
 @solara.component
 def CopyEditor(names: list[str], titles: dict[str, str], base, lever_errors: dict, name_error: str | None):
-    with solara.Card("2. Eigenes Szenario: Kopie bearbeiten", classes=["vergleich-kopie"]):
+    with solara.Card("3. Eigenes Szenario: Kopie bearbeiten", classes=["vergleich-kopie"]):
         solara.Checkbox(label="Die bearbeitete Kopie mitvergleichen", value=state.copy_included)
 
         def choose(name):
@@ -106,25 +112,60 @@ def _copy_timing():
                               START_YEAR - state.MAX_BURN_IN, START_YEAR + state.MAX_YEARS - 1)
 
 
-# The planner's horizon sets the years: the national action plan's 2030 or the long view 2040.
-HORIZONS = {"2030": ("bis 2030", 2030), "2040": ("bis 2040", 2040)}
-SCHOOL_ENTRY_AGE_YEARS = 6  # a child born in a lever's first year is examined about six years later
+def last_year(settings) -> int:
+    return START_YEAR + settings.years - 1
 
 
-def horizon_note(scenarios: list, settings) -> str | None:
-    """Why outcomes at school entry cannot yet show a lever's full effect in these years, or None."""
+def horizon_years(end_year: int) -> int:
+    """Reported years from START_YEAR up to end_year."""
+    return end_year - START_YEAR + 1
+
+
+def measurability(scenarios: list, settings) -> tuple[bool, str] | None:
+    """Whether the chosen years can measure the question's indicators (German), or None without settings."""
     if settings is None:
         return None
-    starts = [year for s in scenarios for year in s.schedule().start_years()]
-    if not starts:
-        return None
-    start, last = min(starts), START_YEAR + settings.years - 1
-    full = start + SCHOOL_ENTRY_AGE_YEARS
-    if last >= full:
-        return None
-    return (f"Gerechnet wird bis {last}. Die Hebel beginnen {start}; Kinder, die ab dann mit ihnen aufwachsen, kommen "
-            f"erst ab {full} zur Schuleingangsuntersuchung. Bis {last} zeigen sich dort nur Wirkungen auf Kinder, die "
-            f"beim Start schon älter waren; Wirkungen mit 18 (NEET) noch später. Für die volle Wirkung „bis 2040“ wählen.")
+    return q.measurability_text(scenarios, q.indicators_of(state.question.value), last_year(settings),
+                                INDICATOR_LABELS_DE, settings.burn_in)
+
+
+@solara.component
+def MeasurabilityNote(scenarios: list, settings):
+    said = measurability(scenarios, settings)
+    if said is not None:
+        ok, text = said
+        (solara.Success if ok else solara.Warning)(children=[solara.Markdown(text)], classes=["vergleich-messbar"])
+
+
+@solara.component
+def QuestionCard(scenarios: list, settings):
+    """What the planner wants to know comes first: indicators, children, horizon."""
+    with solara.Card("1. Ihre Frage", classes=["vergleich-frage"]):
+        with solara.Row(style={"flex-wrap": "wrap", "gap": "1.5em"}):
+            solara.v.Select(label="Was wollen Sie wissen?", v_model=state.question.value, on_v_model=state.question.set,
+                            items=[{"text": label, "value": key} for key, (label, _) in q.QUESTIONS.items()],
+                            dense=True, class_="feld-frage", style_="min-width: 30em; max-width: 40em")
+            solara.v.Select(label="Für welche Kinder?", v_model=state.child_group.value, on_v_model=state.child_group.set,
+                            items=[{"text": label, "value": key} for key, (label, _) in q.CHILD_GROUPS.items()],
+                            dense=True, class_="feld-gruppe", style_="min-width: 18em; max-width: 24em")
+        ends = q.horizon_ends(state.question.value, scenarios, START_YEAR + state.MAX_YEARS - 1)
+        years = settings.years if settings else None
+
+        def choose(end_year: int) -> None:
+            state.years_text.set(str(horizon_years(end_year)))
+            state.burn_in_text.set("1")
+
+        with solara.Row(classes=["vergleich-horizont"], style={"align-items": "center", "flex-wrap": "wrap"}):
+            solara.Text("Bis wann?")
+            for key, (label, end) in ends.items():
+                active = years == horizon_years(end)
+                solara.Button(label, on_click=lambda end=end: choose(end), outlined=not active,
+                              color="primary" if active else None, small=True, classes=[f"horizont-{key}"],
+                              attributes={"aria-pressed": "true" if active else "false"})
+            if settings:
+                solara.Text(f"gerechnet {START_YEAR}–{last_year(settings)} ({settings.years} Jahre; "
+                            "selbst wählen unter „4. Rechnen“)", style={"font-size": "0.85em"})
+        MeasurabilityNote(scenarios, settings)
 
 
 def _late_start(scenarios: list, settings) -> str | None:
@@ -138,18 +179,21 @@ def _late_start(scenarios: list, settings) -> str | None:
 
 
 @solara.component
-def RunPanel(scenarios: list, errors: dict[str, str], settings):
+def RunProgress():
+    """The progress of the running comparison, a component of its own: its many updates re-render
+    only the bar, never the fields above it, so a value typed meanwhile is not overwritten."""
+    p = state.progress.value
+    solara.ProgressLinear(True if p.done == 0 else 100.0 * p.done / max(p.total, 1))
+    solara.Text("Wartet auf einen freien Rechenplatz …" if p.waiting else
+                f"Lauf {p.done} von {p.total} fertig – die Oberfläche bleibt bedienbar.",
+                classes=["vergleich-fortschritt"])
+
+
+@solara.component
+def RunPanel(scenarios: list, errors: dict[str, str], settings, question_shown: bool = False):
     task = state.run_comparison
     running = task.pending
-    with solara.Card("3. Rechnen", classes=["vergleich-rechnen"]):
-        def horizon(key: str) -> None:
-            state.years_text.set(str(HORIZONS[key][1] - START_YEAR + 1))
-            state.burn_in_text.set("1")
-
-        with solara.Row(classes=["vergleich-horizont"]):
-            solara.Text("Zeithorizont:")
-            for key, (label, _) in HORIZONS.items():
-                solara.Button(label, on_click=lambda key=key: horizon(key), outlined=True, small=True)
+    with solara.Card("4. Rechnen" if question_shown else "Rechnen", classes=["vergleich-rechnen"]):
         with solara.Row():
             NumberField(f"Stichprobe in % der Stadt (1 bis {state.MAX_SCALE * 100:.0f})", state.scale_text.value,
                         state.scale_text.set, errors.get("scale"), key="scale")
@@ -162,9 +206,8 @@ def RunPanel(scenarios: list, errors: dict[str, str], settings):
                         state.burn_in_text.set, errors.get("burn_in"), key="burn_in")
         if settings:
             solara.Text(f"{len(scenarios)} Szenarien × {settings.seeds} Seeds = {len(scenarios) * settings.seeds} Läufe")
-            note = horizon_note(scenarios, settings)
-            if note:
-                solara.Warning(note, classes=["vergleich-horizont-hinweis"])
+            if not question_shown:
+                MeasurabilityNote(scenarios, settings)
         if errors:
             solara.Error(FIX_FIELDS)
         with solara.Row():
@@ -174,11 +217,7 @@ def RunPanel(scenarios: list, errors: dict[str, str], settings):
                 solara.Button("Abbrechen", color="error", outlined=True, on_click=task.cancel,
                               classes=["vergleich-abbrechen"])
         if running:
-            p = state.progress.value
-            solara.ProgressLinear(True if p.done == 0 else 100.0 * p.done / max(p.total, 1))
-            solara.Text("Wartet auf einen freien Rechenplatz …" if p.waiting else
-                        f"Lauf {p.done} von {p.total} fertig – die Oberfläche bleibt bedienbar.",
-                        classes=["vergleich-fortschritt"])
+            RunProgress()
         elif task.cancelled:
             solara.Warning("Abgebrochen; es gilt weiter das vorige Ergebnis.")
         elif task.error:
@@ -221,11 +260,12 @@ def Page():
     base, scenarios, settings, errors, lever_errors, name_error = selection(names)
     KeptSettings("praeventionskette-vergleichen", state.kept_settings(), state.restore_settings)
     solara.Markdown("## Vergleichen\n" + INTRO)
+    QuestionCard(scenarios, settings)
     with solara.Columns([1, 1, 1]):
         ScenarioChoice(names, titles)
         CopyEditor(names, titles, base, lever_errors, name_error)
         with solara.Column():
-            RunPanel(scenarios, errors, settings)
+            RunPanel(scenarios, errors, settings, question_shown=True)
             if "scenarios" in errors:
                 solara.Warning(errors["scenarios"])
     if state.latest() is not None:

@@ -13,8 +13,10 @@ from sim.analysis.compare import BASELINE, Comparison, certainty
 from sim.analysis.de_format import de
 from sim.analysis.indicators import INDICATOR_HELP_DE, INDICATOR_LABELS_DE, LOWER_IS_BETTER, label_subgroup
 from sim.engine.mechanisms.measurement import CHAIN_PHASES
-from sim.report import capacity_table, summary_table
+from sim.engine.model import START_YEAR
+from sim.report import CAPACITY_UNITS, capacity_table, limit_of, summary_table
 from sim.ui import citymap, state
+from sim.ui import question as q
 from sim.ui.widgets import FigureWithTable, ScrollIntoView, Table, csv_bytes, draw_ahead
 
 
@@ -25,22 +27,22 @@ def interval(low: float, high: float) -> str:
     return f"{de(low * 100, 1)} bis {de(high * 100, 1)}"
 
 
-VERDICT_INDICATORS = ("insufficient_german_at_school_entry", "kita_entry_before_36_months", "multiple_deprivation",
-                      "neet_at_18", "gymnasium_transition", "sports_club_member_at_school_entry", "chain_reach_all")
-
-
-def verdict_table(c: Comparison) -> pd.DataFrame:
-    """Per scenario and headline indicator, for all children and for those in SGB II: which way is
-    better, the change in points and in children a year, and a plain word for its certainty."""
+def verdict_table(c: Comparison, question: str = q.DEFAULT_QUESTION, child_group: str = q.DEFAULT_CHILD_GROUP) -> pd.DataFrame:
+    """Per scenario and indicator of the question, for the chosen children: which way is better,
+    the change in points and in children a year, and a plain word for its certainty, or "noch
+    nicht messbar" where children who grew up with the levers are not yet measured (sim.ui.question)."""
     diffs = c.differences()
     counts = c.differences("per_year_city")
+    last = START_YEAR + c.years - 1
     rows = []
-    for name in c.names:
+    for scenario in c.scenarios:
+        name = scenario.name
         if name == BASELINE:
             continue
-        for indicator in VERDICT_INDICATORS:
+        start = q.lever_start(scenario, c.burn_in)
+        for indicator in q.indicators_of(question):
             lower = indicator in LOWER_IS_BETTER
-            for subgroup_type, subgroup, group in (("all", "all", "alle Kinder"), ("poverty", "sgb2", "SGB II")):
+            for subgroup_type, subgroup, group in q.CHILD_GROUPS.get(child_group, q.CHILD_GROUPS[q.DEFAULT_CHILD_GROUP])[1]:
                 key = ((diffs["scenario"] == name) & (diffs["indicator"] == indicator)
                        & (diffs["subgroup_type"] == subgroup_type) & (diffs["subgroup"] == subgroup))
                 d = diffs[key]
@@ -49,13 +51,60 @@ def verdict_table(c: Comparison) -> pd.DataFrame:
                 d = d.iloc[0]
                 n = counts[(counts["scenario"] == name) & (counts["indicator"] == indicator)
                            & (counts["subgroup_type"] == subgroup_type) & (counts["subgroup"] == subgroup)]
+                word = certainty(d["mean"], d["ci_low"], d["ci_high"], lower)
                 rows.append({"Szenario": c.titles[name], "Indikator": INDICATOR_LABELS_DE[indicator], "Gruppe": group,
                              "besser ist": "↓ weniger" if lower else "↑ mehr",
                              "Änderung (Pp.)": de(d["mean"] * 100, 1, sign=True),
                              "95%-Intervall (Pp.)": interval(d["ci_low"], d["ci_high"]),
                              "Kinder je Jahr": de(n["mean"].iloc[0], 0, sign=True) if len(n) else "–",
-                             "Urteil": certainty(d["mean"], d["ci_low"], d["ci_high"], lower)})
+                             "Urteil": q.verdict_word(word, indicator, start, last)})
     return pd.DataFrame(rows)
+
+
+def cost_answer(c: Comparison) -> dict[str, str]:
+    """Per scenario (not the status quo): what it costs, in a German sentence: the extra cost to the
+    city in the last year and summed over the reported years, and to all public budgets."""
+    costs = c.costs()
+    yearly = costs.groupby(["scenario", "year"])[["extra_over_baseline_eur", "public_extra_over_baseline_eur"]].sum()
+    ce = c.cost_effectiveness().set_index("scenario")
+    first, last = START_YEAR, START_YEAR + c.years - 1
+    out = {}
+    for name in c.names:
+        if name == BASELINE or name not in yearly.index.get_level_values("scenario"):
+            continue
+        mine = yearly.loc[name]
+        r = ce.loc[name]
+        spread = ("" if pd.isna(r["extra_cost_eur_ci_low"]) else
+                  f", 95%-Intervall {de(r['extra_cost_eur_ci_low'] / 1e6, 1)} bis {de(r['extra_cost_eur_ci_high'] / 1e6, 1)}")
+        out[name] = (f"Mehrkosten für den Haushalt der Stadt: im Jahr {last} {de(mine['extra_over_baseline_eur'].iloc[-1] / 1e6, 1, sign=True)} "
+                     f"Mio. EUR, {first}–{last} zusammen {de(mine['extra_over_baseline_eur'].sum() / 1e6, 1, sign=True)} Mio. EUR "
+                     f"(nicht abgezinst; im Mittel {de(r['extra_cost_eur'] / 1e6, 1, sign=True)} Mio. EUR je Jahr{spread}); "
+                     f"alle öffentlichen Haushalte {first}–{last}: {de(mine['public_extra_over_baseline_eur'].sum() / 1e6, 1, sign=True)} Mio. EUR.")
+    return out
+
+
+CHANGED_CAPACITY = 0.01  # a service whose capacity differs from the status quo's by more than this share
+
+
+def capacity_answer(c: Comparison) -> dict[str, list[str]]:
+    """Per scenario: for each capacity-limited service whose capacity its levers change, what of it
+    is used and what limits its reach (why more staff or places may reach no one more)."""
+    use = c.capacity_use()
+    if use.empty:
+        return {}
+    base = use[use["scenario"] == BASELINE].set_index("service")
+    out: dict[str, list[str]] = {}
+    for _, row in use[use["scenario"] != BASELINE].iterrows():
+        before = base["capacity"].get(row["service"], float("nan"))
+        if pd.isna(before) or abs(row["capacity"] - before) <= CHANGED_CAPACITY * max(before, 1.0):
+            continue
+        used = f"{de(row['used_share'] * 100, 0)} %" if pd.notna(row["used_share"]) else "–"
+        out.setdefault(row["scenario"], []).append(
+            f"{row['service_label']}: Kapazität {de(before, 0)} → {de(row['capacity'], 0)} "
+            f"{CAPACITY_UNITS[row['capacity_kind']]}, davon genutzt {used}; nachgefragt, aber ohne Platz/Termin: "
+            f"{de(row['unserved'], 0)}; im Alter und berechtigt, ohne Nachfrage: {de(row['not_asking'], 0)}. "
+            f"Grenze der Reichweite: {limit_of(row)}.")
+    return out
 
 
 def gap_table(c: Comparison) -> pd.DataFrame:
@@ -188,6 +237,44 @@ def charts_ahead(c: Comparison) -> list[tuple[str, list, object]]:
     return ahead
 
 
+INTERVAL_HELP = (
+    "95%-Intervall: der Bereich, in dem die Änderung bei dieser Zahl von Seeds mit 95 % Sicherheit liegt "
+    "(gepaarte Differenz zum Status quo). Schließt es die Null ein, ist die Richtung „unklar“ – mehr Seeds oder "
+    "eine größere Stichprobe machen es enger. „noch nicht messbar“: in diesen Jahren wird noch kein Kind gemessen, "
+    "das mit den Hebeln aufgewachsen ist.")
+
+
+@solara.component
+def Answer(c: Comparison):
+    """The answer to the planner's question first: per scenario its cost and, where it changes a
+    capacity, what limits its reach; then the verdict for the question's indicators and children."""
+    question_label, indicators = q.QUESTIONS.get(state.question.value, q.QUESTIONS[q.DEFAULT_QUESTION])
+    group_label = q.CHILD_GROUPS.get(state.child_group.value, q.CHILD_GROUPS[q.DEFAULT_CHILD_GROUP])[0]
+    costs = solara.use_memo(lambda: cost_answer(c), [id(c)])
+    limits = solara.use_memo(lambda: capacity_answer(c), [id(c)])
+    with solara.Div(classes=["vergleich-antwort"]):
+        solara.Markdown(f"### Antwort auf Ihre Frage\n**{question_label}** · {group_label} · {c.label()}")
+        for scenario in c.scenarios:
+            if scenario.name not in costs:
+                continue
+            text = f"**{scenario.title}**: {costs[scenario.name]}"
+            if limits.get(scenario.name):
+                text += ("\n\nWas die Reichweite begrenzt (Monatsmittel der Jahre; mehr im Reiter „Kapazität und "
+                         "Nachfrage“):\n\n" + "\n".join(f"- {line}" for line in limits[scenario.name]))
+            solara.Markdown(text)
+        solara.Markdown("**Wirkung auf einen Blick** – „sicher besser“ oder „sicher schlechter“, wenn das 95%-Intervall "
+                        "der gepaarten Differenz die Null ausschließt, sonst „unklar“. Kinder je Jahr: hochgerechnet auf "
+                        "die Stadt. " + INTERVAL_HELP)
+        with solara.Div(classes=["vergleich-urteil"]):
+            Table(verdict_table(c, state.question.value, state.child_group.value))
+        with solara.Details(summary="Was die Indikatoren messen, wann und woher ihr Status quo kommt"):
+            Table(pd.DataFrame({"Indikator": [INDICATOR_LABELS_DE[i] for i in indicators],
+                                "besser ist": ["↓ weniger" if i in LOWER_IS_BETTER else "↑ mehr" for i in indicators],
+                                "gemessen": [q.where_measured(i) for i in indicators],
+                                "was er misst, Quelle": [INDICATOR_HELP_DE[i] for i in indicators]}),
+                  classes=["vergleich-indikatoren"])
+
+
 @solara.component
 def Results(c: Comparison):
     if id(c) not in state.scrolled_to.value:  # a new result comes into view by itself, once
@@ -195,20 +282,13 @@ def Results(c: Comparison):
         ScrollIntoView.element().key(f"ergebnis-{id(c)}")
     solara.Success(f"Ergebnis fertig: {len(c.names)} Szenarien, gerechnet in {de(c.seconds, 1)} s.",
                    classes=["vergleich-fertig"])
-    solara.Markdown(f"### Ergebnis\n{c.label()}")
+    Answer(c)
+    solara.Markdown(f"### Alle Kennzahlen im Überblick\n{c.label()}")
     with solara.Div(classes=["vergleich-ergebnis"]):
         Table(summary_table(c))
     solara.Text("¹ vermiedener Fall = ein Kind weniger mit unzureichenden Deutschkenntnissen bei der "
-                "Schuleingangsuntersuchung (Annahme).", style={"font-size": "0.85em"})
-    solara.Markdown("**Wirkung auf einen Blick** – „sicher besser“ oder „sicher schlechter“, wenn das 95%-Intervall "
-                    "der gepaarten Differenz die Null ausschließt, sonst „unklar“. Kinder je Jahr: hochgerechnet auf die Stadt.")
-    with solara.Div(classes=["vergleich-urteil"]):
-        Table(verdict_table(c))
-    with solara.Details(summary="Was die Indikatoren messen und woher ihr Status quo kommt"):
-        Table(pd.DataFrame({"Indikator": [INDICATOR_LABELS_DE[i] for i in VERDICT_INDICATORS],
-                            "besser ist": ["↓ weniger" if i in LOWER_IS_BETTER else "↑ mehr" for i in VERDICT_INDICATORS],
-                            "was er misst, Quelle": [INDICATOR_HELP_DE[i] for i in VERDICT_INDICATORS]}),
-              classes=["vergleich-indikatoren"])
+                "Schuleingangsuntersuchung (Annahme). Zahlen in eckigen Klammern: 95%-Intervall über die Seeds.",
+                style={"font-size": "0.85em"})
     Changes(c, state.before_latest())
     if id(c) not in state.drawn_ahead_for.value:  # the other tabs' charts, drawn once in the background
         state.drawn_ahead_for.value.add(id(c))

@@ -127,7 +127,9 @@ def _de(value: float) -> str:
 
 
 # ---- session state ------------------------------------------------------------------------------
-# Vergleichen: the chosen standard/saved scenarios and the edited copy.
+# Vergleichen: the planner's question (sim.ui.question), the chosen scenarios and the edited copy.
+question = solara.reactive("alle")  # a key of question.QUESTIONS (its DEFAULT_QUESTION)
+child_group = solara.reactive("beide")  # a key of question.CHILD_GROUPS (its DEFAULT_CHILD_GROUP)
 chosen = solara.reactive(list(DEFAULT_SCENARIOS))
 copy_base = solara.reactive("baseline")
 copy_values = solara.reactive({})  # field key -> typed value, on top of copy_base's levers
@@ -156,10 +158,10 @@ drawn_ahead_for = solara.reactive(set())  # comparisons whose other tabs' charts
 
 # What a reload keeps (in the browser's localStorage, see sim.ui.widgets.KeptSettings): the typed
 # settings of Vergleichen, never results (they are recomputed).
-KEPT = {"chosen": chosen, "copy_base": copy_base, "copy_values": copy_values, "copy_name": copy_name,
-        "copy_title": copy_title, "copy_included": copy_included, "copy_start_text": copy_start_text,
-        "copy_build_text": copy_build_text, "scale_text": scale_text, "seeds_text": seeds_text,
-        "years_text": years_text, "burn_in_text": burn_in_text}
+KEPT = {"question": question, "child_group": child_group, "chosen": chosen, "copy_base": copy_base,
+        "copy_values": copy_values, "copy_name": copy_name, "copy_title": copy_title, "copy_included": copy_included,
+        "copy_start_text": copy_start_text, "copy_build_text": copy_build_text, "scale_text": scale_text,
+        "seeds_text": seeds_text, "years_text": years_text, "burn_in_text": burn_in_text}
 
 
 def kept_settings() -> str:
@@ -185,7 +187,15 @@ def restore_settings(text: str) -> None:
             continue
         if key == "copy_base" and not _scenario_exists(value):  # a scenario removed since: keep the default
             continue
+        if key in ("question", "child_group") and not _offered(key, value):  # a question no longer offered
+            continue
         target.set(value)
+
+
+def _offered(key: str, value: str) -> bool:
+    from sim.ui.question import CHILD_GROUPS, QUESTIONS
+
+    return value in (QUESTIONS if key == "question" else CHILD_GROUPS)
 
 
 def _scenario_exists(name: str) -> bool:

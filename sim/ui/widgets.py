@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -182,8 +184,12 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
     return _whole_numbers_as_integers(table).to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
 
 
+_NUMBER_CELL = re.compile(r"[+\-\u2212]?\d|–$")  # "+1,1 [0,9; 1,3]", "1 490", "64 %", "–"
+
+
 def table_html(table: pd.DataFrame) -> str:
-    """A table as a planner reads it: German numbers (counts as integers), no row numbers."""
+    """A table as a planner reads it: German numbers (counts as integers), no row numbers; columns of
+    numbers aligned right, columns of words left."""
     shown = _whole_numbers_as_integers(table)
     for column in shown.columns:
         values = shown[column]
@@ -191,7 +197,13 @@ def table_html(table: pd.DataFrame) -> str:
             shown[column] = [de(v, 0) for v in values]
         elif pd.api.types.is_float_dtype(values):
             shown[column] = [de(v, 2) for v in values]
-    return shown.to_html(index=False, escape=True, border=0, classes="tabelle", na_rep="–")
+    cells = shown.astype(object).where(shown.notna(), "–").astype(str)
+    numeric = [bool(len(cells)) and all(_NUMBER_CELL.match(x.strip()) for x in cells[c]) for c in cells.columns]
+    attr = [' class="zahl"' if n else "" for n in numeric]
+    head = "".join(f"<th{a}>{html.escape(str(c))}</th>" for c, a in zip(cells.columns, attr))
+    rows = "".join("<tr>" + "".join(f"<td{a}>{html.escape(x)}</td>" for x, a in zip(row, attr)) + "</tr>"
+                   for row in cells.itertuples(index=False))
+    return f'<table class="tabelle"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 
 class ScrollIntoView(v.VuetifyTemplate):
