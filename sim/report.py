@@ -104,8 +104,8 @@ erwerbstätige Haushalte schneller (Annahme).</li>
 <li><b>Warme Übergaben:</b> Jeder Kontakt mit einem Angebot, das übergibt, ist eine eigene Chance auf eine
 Übergabe an das nächste Angebot; mehr Kontakte, mehr Übergaben.</li>
 <li><b>Plausibilität:</b> Jede hervorgehobene Kennzahl des Status quo wird gegen ein veröffentlichtes Band
-geprüft (<code>make calibrate</code> druckt alle; Quellen in <code>sim/data/</code>). Noch außerhalb (Kalibrierung vom 8.12.2026, 41 von 41 Zielwerten in der Toleranz): multiple
-Deprivation von Kindern im SGB II (19,6 % gegen 20-50 %), am Rand ihres Bandes.</li>
+geprüft (<code>make calibrate</code> druckt alle; Quellen in <code>sim/data/</code>). Kalibrierung vom 8.12.2026: 41 von 41 Zielwerten in der Toleranz, alle 22 Kennzahlen in ihrem Band;
+die multiple Deprivation von Kindern im SGB II (19,6 %) liegt im unteren Teil ihres Bandes (14,5-50 %).</li>
 </ul>"""
 
 
