@@ -114,6 +114,17 @@ def test_every_number_written_the_german_way_is_read_back(value, decimals, thous
     assert lf.parse_number(text) == pytest.approx(round(value, decimals), abs=10 ** -decimals)
 
 
+@given(value=st.floats(-1e9, 1e9, allow_nan=False), digits=st.integers(0, 3), sign=st.booleans())
+def test_every_number_the_pages_print_is_read_back(value, digits, sign):
+    """The pages print numbers with de_format.de: a true minus sign (U+2212), thin spaces between
+    thousands, a decimal comma. What a planner copies from a page into a field reads back."""
+    from sim.analysis.de_format import de
+
+    text = de(value, digits, sign=sign)
+    assert "-" not in text and (("\u2212" in text) == (round(value, digits) < 0))
+    assert lf.parse_number(text) == pytest.approx(round(value, digits), abs=10 ** -digits)
+
+
 @given(whole=st.integers(0, 10**6), fraction=st.text("0123456789", min_size=1, max_size=6).filter(lambda f: len(f) != 3))
 def test_a_dot_that_is_no_thousands_separator_is_refused_not_guessed(whole, fraction):
     with pytest.raises(lf.NumberError, match="mehrdeutig"):

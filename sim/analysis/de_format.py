@@ -10,11 +10,13 @@ import pandas as pd
 
 
 def de(value: float, digits: int = 1, sign: bool = False) -> str:
+    """A number for reading: decimal comma, thin space between thousands, and a true minus sign
+    (U+2212), as the charts write it. Downloads keep the hyphen a spreadsheet reads (widgets.csv_bytes)."""
     if value is None or pd.isna(value):
         return "–"
     value = round(float(value), digits) + 0.0  # no "-0" for a tiny negative number
     text = f"{value:+,.{digits}f}" if sign else f"{value:,.{digits}f}"
-    return text.replace(",", "\u202f").replace(".", ",")
+    return text.replace(",", "\u202f").replace(".", ",").replace("-", "\u2212")
 
 
 def de_interval(mean: float, lo: float, hi: float, digits: int = 1, scale: float = 1.0) -> str:

@@ -146,6 +146,6 @@ class Child(mesa.Agent):
             "Lebensphase": self.phase_label,
             "Kitaeintritt (Monate)": self.kita_entry_age_months,
             "nutzt jetzt": [names[s] for s in self.services_used],
-            "Weg durch die Kette": [f"{age} Monate: {names[s]}" for age, s in self.path],
+            "Weg durch die Kette": [f"{age} {'Monat' if age == 1 else 'Monate'}: {names[s]}" for age, s in self.path],
             **{f"Entwicklung {k}": v for k, v in self.development.items()},
         }

@@ -134,7 +134,8 @@ def parse_number(text) -> float:
         value = float(text)
     else:
         raw = str(text).strip()
-        cleaned = re.sub(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)", ".", raw)  # 1 000 as 1.000
+        cleaned = re.sub(r"^\u2212", "-", raw)  # the minus sign the pages print (de_format.de)
+        cleaned = re.sub(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)", ".", cleaned)  # 1 000 as 1.000
         if GERMAN_NUMBER.fullmatch(cleaned) is None:
             if re.fullmatch(r"[+-]?\d+\.\d+", cleaned):
                 whole, decimals = cleaned.split(".")
