@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.collections import PatchCollection  # noqa: E402
 from matplotlib.colors import Normalize, TwoSlopeNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
@@ -128,19 +129,21 @@ def schematic_map(values: pd.Series, city: City, title: str, unit: str, subtitle
     fig = Figure(figsize=(MAP_WIDTH_IN, MAP_WIDTH_IN * 0.98))
     ax = fig.add_axes((0.02, 0.08, 0.8, 0.78))
     block = 1.0
+    tiles = []  # one collection for all rectangles: adding 180 patches one by one took a fifth of a second
     for bezirk, (col, row) in POSITION.items():
         rows = np.flatnonzero(table["stadtbezirk"].to_numpy() == bezirk)
         side = max(1, math.ceil(math.sqrt(len(rows))))
         tile = 0.9 * block / side
         x0, y0 = col * block + 0.05, -(row * ROW_STEP * block) - 0.05  # room for the label above
-        ax.add_patch(Rectangle((x0 - 0.02, y0 - 0.9 * block - 0.02), 0.9 * block + 0.04, 0.9 * block + 0.04,
+        tiles.append(Rectangle((x0 - 0.02, y0 - 0.9 * block - 0.02), 0.9 * block + 0.04, 0.9 * block + 0.04,
                                fill=False, linewidth=1.5, edgecolor="0.2"))
         for k, r in enumerate(rows):
             value = vals[r]
             colour = cmap(norm(value)) if np.isfinite(value) else (0.85, 0.85, 0.85, 1.0)
-            ax.add_patch(Rectangle((x0 + (k % side) * tile, y0 - (k // side + 1) * tile), tile * 0.94, tile * 0.94,
+            tiles.append(Rectangle((x0 + (k % side) * tile, y0 - (k // side + 1) * tile), tile * 0.94, tile * 0.94,
                                    facecolor=colour, edgecolor="white", linewidth=0.5))
         ax.text(x0 + 0.45 * block, y0 + 0.02, _block_label(bezirk), ha="center", va="bottom", fontsize=MIN_FONT_PT)
+    ax.add_collection(PatchCollection(tiles, match_original=True))
     ax.set_xlim(-0.05, 4.05)
     ax.set_ylim(-3 * ROW_STEP - 1.05, 0.2)
     ax.set_aspect("equal")
