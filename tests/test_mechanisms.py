@@ -217,6 +217,27 @@ def test_kita_places_improve_german_at_school_entry(baseline, half_the_kita_plac
     assert value(half_the_kita_places, "ue3_kita_attendance") < value(baseline, "ue3_kita_attendance")
 
 
+@given(h=st.floats(-5, 5), k=st.floats(-5, 5), rho=st.floats(-0.95, 0.95))
+@settings(max_examples=200, deadline=None)
+def test_the_bivariate_normal_cdf_is_scipy_s(h, k, rho):
+    """demography.bivariate_normal_cdf (Owen's T) gives what scipy.stats.multivariate_normal gives,
+    also on the axes (h or k zero) and where they have opposite signs; negative control: with the
+    correlation's sign flipped the numbers differ wherever the correlation matters."""
+    from scipy.stats import multivariate_normal
+
+    def scipy_cdf(r: float) -> float:
+        return float(multivariate_normal(mean=[0.0, 0.0], cov=[[1.0, r], [r, 1.0]]).cdf([h, k]))
+
+    ours = float(demography.bivariate_normal_cdf(np.array([h]), np.array([k]), rho)[0])
+    assert ours == pytest.approx(scipy_cdf(rho), abs=1e-7)
+    for h0, k0 in ((0.0, k), (h, 0.0), (0.0, 0.0)):
+        on_axis = float(demography.bivariate_normal_cdf(np.array([h0]), np.array([k0]), rho)[0])
+        assert on_axis == pytest.approx(float(multivariate_normal(mean=[0.0, 0.0], cov=[[1.0, rho], [rho, 1.0]]).cdf([h0, k0])),
+                                        abs=1e-7)
+    if abs(rho) > 0.2 and abs(h) < 2 and abs(k) < 2:
+        assert abs(ours - scipy_cdf(-rho)) > 1e-4
+
+
 def test_poverty_rate_stays_near_the_city_rate(baseline, monthly):
     by_year = baseline.indicators(by_year=True)
     rate = by_year[(by_year["indicator"] == "child_sgb2_rate") & (by_year["subgroup_type"] == "all")]
