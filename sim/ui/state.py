@@ -17,6 +17,7 @@ import solara.lab
 
 from sim.analysis.compare import Cancelled, Comparison, compare
 from sim.inputs.scenario import Scenario
+from sim.ui import question as planner_question
 
 # ---- limits (one user must not take the server down) -----------------------------------------
 MAX_SCALE = 0.2  # share of the city simulated
@@ -128,8 +129,8 @@ def _de(value: float) -> str:
 
 # ---- session state ------------------------------------------------------------------------------
 # Vergleichen: the planner's question (sim.ui.question), the chosen scenarios and the edited copy.
-question = solara.reactive("alle")  # a key of question.QUESTIONS (its DEFAULT_QUESTION)
-child_group = solara.reactive("beide")  # a key of question.CHILD_GROUPS (its DEFAULT_CHILD_GROUP)
+question = solara.reactive(planner_question.DEFAULT_QUESTION)  # a key of planner_question.QUESTIONS
+child_group = solara.reactive(planner_question.DEFAULT_CHILD_GROUP)  # a key of planner_question.CHILD_GROUPS
 chosen = solara.reactive(list(DEFAULT_SCENARIOS))
 copy_base = solara.reactive("baseline")
 copy_values = solara.reactive({})  # field key -> typed value, on top of copy_base's levers
