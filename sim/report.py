@@ -244,7 +244,7 @@ def limit_of(row) -> str:
 
 def capacity_table(c: Comparison) -> pd.DataFrame:
     """Per scenario and capacity-limited service: capacity, its use, who asked in vain and who did
-    not ask (monthly averages of the reported years, city scale), and what limits the reach.
+    not ask (monthly averages of the years its levers act in full, city scale), and what limits the reach.
     A service given without application (plusKITA) is "asked for" by every child it is for: its
     label says so."""
     use = c.capacity_use()
@@ -254,6 +254,7 @@ def capacity_table(c: Comparison) -> pd.DataFrame:
         if row["access"] == "automatic":
             label += " (ohne Antrag: nachgefragt = jedes Kind, für das es gedacht ist)"
         rows.append({"Szenario": c.titles.get(row["scenario"], row["scenario"]), "Angebot": label,
+                     "Jahre": f"{row['from_year']}–{row['to_year']}",
                      "Kapazität": f"{de(row['capacity'], 0)} {CAPACITY_UNITS[row['capacity_kind']]}",
                      "genutzt": de(row["used"], 0),
                      "Auslastung": de(row["used_share"] * 100, 0) + " %" if pd.notna(row["used_share"]) else "–",
@@ -318,7 +319,8 @@ danach an. „keine gesicherte Wirkung“: das 95%-Intervall der Wirkung schlie�
 nur Kostenzeilen, die sich um mehr als 50.000 EUR bewegen.</p>
 {cost_line_table(c).to_html(index=False, escape=True)}
 <h2>Kapazität und Nachfrage: warum die Reichweite eines Angebots nicht weiter wächst</h2>
-<p>Monatsmittel der Berichtsjahre, hochgerechnet auf die Stadt. Ist die Kapazität nicht ausgeschöpft und bleibt
+<p>Monatsmittel der Jahre, in denen die Hebel eines Szenarios voll wirken (Spalte „Jahre“; beim Status quo alle
+Berichtsjahre), hochgerechnet auf die Stadt. Ist die Kapazität nicht ausgeschöpft und bleibt
 niemand ohne Platz oder Termin, begrenzt nicht die Zahl der Fachkräfte oder Plätze die Reichweite, sondern wer
 anfragt; dann hilft mehr Kapazität nicht, eher Zugang (aufsuchend, mehrsprachig, warme Übergänge).</p>
 {capacity_table(c).to_html(index=False, escape=True)}

@@ -124,6 +124,10 @@ def test_a_lever_builds_up_in_equal_yearly_steps():
     assert [schedule.levers_in(y).lotse_fte for y in (2026, 2027, 2028, 2029, 2035)] == pytest.approx([2, 8, 14, 20, 20])
     assert schedule.levers_in(2028).places_factor["u3_kita"]["5"] == pytest.approx(1.4)
     assert schedule.levers_in(2026) == Levers()
+    # The first year at the full level: the last step of the build-up (what the capacity figures read).
+    assert schedule.full_from() == 2029 and schedule.levers_in(2028) != schedule.levers_in(2029) == schedule.target
+    assert LeverSchedule(Levers(lotse_fte=20.0), default=LeverTiming(start_year=2027)).full_from() == 2027
+    assert LeverSchedule(Levers(lotse_fte=20.0)).full_from() is None  # from the first simulated month
 
 
 def test_cost_per_effect_intervals_contain_the_estimate_and_widen_with_fewer_seeds():

@@ -355,6 +355,21 @@ def test_the_verdict_answers_the_question_for_the_chosen_children_and_waits_wher
     assert len(limits) == 1 and limits[0].startswith("Lotsin / Lotse") and "Grenze der Reichweite:" in limits[0]
 
 
+def test_capacity_figures_are_those_of_the_years_the_levers_act_in_full(tiny_comparison):
+    """The capacity a planner reads for a scenario is that of the years its levers act in full (the
+    Lotsen from 2027), not a mean with the status-quo years before the start, which would show 20
+    FTE as fewer; the status quo's figures cover every reported year."""
+    use = tiny_comparison.capacity_use().set_index(["scenario", "service"])
+    lotse, base = use.loc[("lotsen", "lotse")], use.loc[("baseline", "lotse")]
+    assert (lotse["from_year"], lotse["to_year"]) == (2027, 2027) and (base["from_year"], base["to_year"]) == (2026, 2027)
+    runs = tiny_comparison.run_capacity
+    per_year = runs[(runs["scenario"] == "lotsen") & (runs["service"] == "lotse")].groupby("year")["capacity"].mean()
+    assert lotse["capacity"] == pytest.approx(per_year[2027])
+    assert per_year[2026] < 0.5 * per_year[2027]  # before the start: the status quo's FTE; a mean of both years hides the lever
+    row = compare_results.capacity_table(tiny_comparison).set_index(["Szenario", "Angebot"])
+    assert row.loc[(tiny_comparison.titles["lotsen"], "Lotsin / Lotse (Geburtsklinik und Familienzentrum)"), "Jahre"] == "2027–2027"
+
+
 def _smallest_text_on_screen(fig, display_px: float) -> float:
     """The smallest text of a figure in CSS pixels when its PNG is shown display_px wide."""
     from PIL import Image

@@ -128,17 +128,36 @@ class Comparison:
         return (f"synthetisches Düsseldorf · {len(self.seeds)} {'Seed' if len(self.seeds) == 1 else 'Seeds (gepaart)'} · "
                 f"{de_share(self.scale)} der Stadt · {self.years} Jahre")
 
+    def capacity_years(self, scenario: Scenario) -> tuple[int, int]:
+        """The reported years a scenario's capacity figures average over: from the year its levers
+        act in full (start and build-up), or from their latest start if the build-up outlasts the
+        run, to the last year; every reported year for the status quo and levers from the start."""
+        first, last = START_YEAR, START_YEAR + self.years - 1
+        schedule = scenario.schedule()
+        full, starts = schedule.full_from(), schedule.start_years()
+        if full is not None and full <= last:
+            return max(full, first), last
+        if starts and max(starts) <= last:
+            return max(max(starts), first), last
+        return first, last
+
     def capacity_use(self) -> pd.DataFrame:
-        """Per scenario and capacity-limited service, monthly averages over the reported years and
-        seeds at city scale: capacity, used, asked and got nothing, in the age and group but did
-        not ask; and the share of the capacity used."""
+        """Per scenario and capacity-limited service, monthly averages over seeds and the years its
+        levers act in full (capacity_years, in from_year and to_year) at city scale: capacity, used,
+        asked and got nothing, in the age and group but did not ask; and the share of the capacity used."""
         if self.run_capacity.empty:
             return pd.DataFrame(columns=["scenario", "service", "service_label", "capacity_kind", "access", "capacity",
-                                         "used", "unserved", "not_asking", "used_share"])
+                                         "used", "unserved", "not_asking", "used_share", "from_year", "to_year"])
         numbers = ["capacity", "used", "unserved", "not_asking"]
-        out = self.run_capacity.groupby(["scenario", "service", "service_label", "capacity_kind", "access"], sort=False)[
+        years = {s.name: self.capacity_years(s) for s in self.scenarios}
+        frm = self.run_capacity["scenario"].map(lambda name: years[name][0])
+        to = self.run_capacity["scenario"].map(lambda name: years[name][1])
+        chosen = self.run_capacity[(self.run_capacity["year"] >= frm) & (self.run_capacity["year"] <= to)]
+        out = chosen.groupby(["scenario", "service", "service_label", "capacity_kind", "access"], sort=False)[
             numbers].mean().reset_index()
         out["used_share"] = out["used"] / out["capacity"].where(out["capacity"] > 0)
+        out["from_year"] = out["scenario"].map(lambda name: years[name][0])
+        out["to_year"] = out["scenario"].map(lambda name: years[name][1])
         return out
 
     # ---- indicators ----------------------------------------------------------------------------

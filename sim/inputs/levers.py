@@ -233,6 +233,12 @@ class LeverSchedule:
         values["place_shift"] = {k: v for k, v in values["place_shift"].items() if v and v.get("share")}
         return Levers.model_validate(values)
 
+    def full_from(self) -> int | None:
+        """The first calendar year in which every lever acts at its full level (after its build-up);
+        None where all act from the first simulated month."""
+        years = [t.start_year + max(t.build_up_years - 1, 0) for t in self.timing.values() if t.start_year is not None]
+        return max(years) if years else None
+
     def start_years(self) -> list[int]:
         """The years in which the changed levers start (levers acting from the first month left out)."""
         return [t.start_year for t in self.timing.values() if t.start_year is not None]

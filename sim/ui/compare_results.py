@@ -100,7 +100,7 @@ def capacity_answer(c: Comparison) -> dict[str, list[str]]:
             continue
         used = f"{de(row['used_share'] * 100, 0)} %" if pd.notna(row["used_share"]) else "–"
         out.setdefault(row["scenario"], []).append(
-            f"{row['service_label']}: Kapazität {de(before, 0)} → {de(row['capacity'], 0)} "
+            f"{row['service_label']} ({row['from_year']}–{row['to_year']}): Kapazität {de(before, 0)} → {de(row['capacity'], 0)} "
             f"{CAPACITY_UNITS[row['capacity_kind']]}, davon genutzt {used}; nachgefragt, aber ohne Platz/Termin: "
             f"{de(row['unserved'], 0)}; im Alter und berechtigt, ohne Nachfrage: {de(row['not_asking'], 0)}. "
             f"Grenze der Reichweite: {limit_of(row)}.")
@@ -148,7 +148,8 @@ def heatmap_table(c: Comparison) -> pd.DataFrame:
 @solara.component
 def CapacityTab(c: Comparison):
     solara.Markdown(
-        "Warum die Reichweite eines Angebots nicht weiter wächst: Monatsmittel der berichteten Jahre, "
+        "Warum die Reichweite eines Angebots nicht weiter wächst: Monatsmittel der Jahre, in denen die Hebel des "
+        "Szenarios voll wirken (Spalte „Jahre“; beim Status quo alle berichteten Jahre), "
         "hochgerechnet auf die Stadt. Ist die Kapazität nicht ausgeschöpft und bleibt niemand ohne Platz oder "
         "Termin, begrenzt nicht die Zahl der Fachkräfte oder Plätze die Reichweite, sondern wer anfragt: "
         "die Familien im Alter und in der Gruppe des Angebots, die es nicht nachfragen (Information, Vertrauen, "
@@ -259,7 +260,7 @@ def Answer(c: Comparison):
                 continue
             text = f"**{scenario.title}**: {costs[scenario.name]}"
             if limits.get(scenario.name):
-                text += ("\n\nWas die Reichweite begrenzt (Monatsmittel der Jahre; mehr im Reiter „Kapazität und "
+                text += ("\n\nWas die Reichweite begrenzt (Monatsmittel der Jahre mit voller Wirkung der Hebel; mehr im Reiter „Kapazität und "
                          "Nachfrage“):\n\n" + "\n".join(f"- {line}" for line in limits[scenario.name]))
             solara.Markdown(text)
         solara.Markdown("**Wirkung auf einen Blick** – „sicher besser“ oder „sicher schlechter“, wenn das 95%-Intervall "
