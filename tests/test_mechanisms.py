@@ -615,16 +615,12 @@ def test_families_registered_before_the_deadline_come_first_and_information_deci
     (which lowers the information barrier) makes more of them register in time, and the priority key
     puts an early registrant above a late one of the same rank and below the next rank. Negative
     control: under registration at any time the key ignores the registration."""
-    catalogue = load_catalogue()
+    with_deadline = [service_id for service_id, svc in load_catalogue().services.items()
+                     if isinstance(svc.capacity, Capacity) and svc.capacity.registration == "deadline"]
 
     def run(registration: str = "deadline", levers: Levers | None = None) -> PreventionChainModel:
-        services = {}
-        for service_id, svc in catalogue.services.items():
-            cap = svc.capacity
-            if isinstance(cap, Capacity) and cap.registration == "deadline":
-                svc = svc.model_copy(update={"capacity": cap.model_copy(update={"registration": registration})})
-            services[service_id] = svc
-        return PreventionChainModel("baseline", levers=levers, catalogue=replace(catalogue, services=services),
+        catalogue = _with_services(**{service_id: {"registration": registration} for service_id in with_deadline})
+        return PreventionChainModel("baseline", levers=levers, catalogue=catalogue,
                                     seed=5, scale=0.1, years=1, burn_in_years=1, params=params).run()
 
     def early_share(model: PreventionChainModel, status: int) -> float:
