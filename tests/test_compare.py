@@ -197,6 +197,14 @@ def test_the_budget_chart_shows_each_scenario_s_difference_by_cost_line_in_three
     labels = [t.get_text().replace("\n", " ") for t in panels[0].get_yticklabels()]
     u3_bar = expansion.patches[labels.index("U3-Platz in der Kita")]
     assert u3_bar.get_width() > 0.01 and to_hex(u3_bar.get_facecolor()) == charts.EXTRA_COST_COLOR
+    # All public budgets: the balance is the public extra cost, which differs from the city's (the
+    # Land, the Bund and the health insurance pay shares), e.g. for BuT without application.
+    public = charts.budget_chart(comparison, "public")
+    public_extra = comparison.costs().groupby(["scenario", "service_label"])["public_extra_over_baseline_eur"].mean() / 1e6
+    for ax, name in zip([a for a in public.axes if a.get_visible()], others):
+        assert ax.patches[-1].get_width() == pytest.approx(public_extra[name].sum(), abs=1e-6)
+    assert any(abs(public_extra[n].sum() - extra[n].sum()) > 0.1 for n in others)
+    assert "alle öffentlichen Haushalte" in public._supxlabel.get_text()
 
 
 def test_the_cost_effect_chart_ranks_no_scenario_when_no_outcome_changed():

@@ -21,7 +21,15 @@ from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from sim.inputs.city import STADTBEZIRKE  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, ScalarFormatter  # noqa: E402
 
-from sim.analysis.compare import AVOIDED_CASE, BASELINE, DISCOUNT_RATE, PLANNING_PERIODS, Comparison  # noqa: E402
+from sim.analysis.compare import (  # noqa: E402
+    AVOIDED_CASE,
+    BASELINE,
+    DISCOUNT_RATE,
+    EXTRA_OVER_BASELINE,
+    PERSPECTIVES,
+    PLANNING_PERIODS,
+    Comparison,
+)
 from sim.analysis.de_format import de  # noqa: E402
 from sim.analysis.indicators import INDICATOR_LABELS_DE  # noqa: E402
 from sim.analysis.results import write_figure  # noqa: E402
@@ -232,12 +240,14 @@ EXTRA_COST_COLOR, SAVING_COLOR, BALANCE_COLOR = "#1f5a94", "#d9730d", "black"
 BUDGET_LINES = 9  # cost lines shown by name; the rest are summed into one row
 
 
-def budget_chart(c: Comparison):
-    """5. Extra cost over the status quo by cost line (the city's budget), mean of the reported years:
-    one panel per scenario, a bar per cost line (blue: costs more, orange: saves), the balance last.
-    Every panel has the same lines in the same order, so a line is read across the scenarios."""
+def budget_chart(c: Comparison, perspective: str = "city"):
+    """5. Extra cost over the status quo by cost line (the city's budget, or all public budgets),
+    mean of the reported years: one panel per scenario, a bar per cost line (blue: costs more,
+    orange: saves), the balance last. Every panel has the same lines in the same order, so a line
+    is read across the scenarios."""
+    column, payer = EXTRA_OVER_BASELINE[perspective], PERSPECTIVES[perspective][1]
     costs = c.costs()
-    extra = costs.groupby(["scenario", "service_label"])["extra_over_baseline_eur"].mean().unstack("service_label")
+    extra = costs.groupby(["scenario", "service_label"])[column].mean().unstack("service_label")
     extra = extra.reindex([n for n in c.names if n != BASELINE]).fillna(0.0) / 1e6
     balance = extra.sum(axis=1)
     # The lines that matter by name: those that move by more than 0.05 M EUR in some scenario, largest
@@ -279,7 +289,7 @@ def budget_chart(c: Comparison):
         ax.set_axisbelow(True)
     for ax in axes[:, 0]:
         ax.set_yticks(y, rows, fontsize=11)
-    fig.supxlabel("Mehrkosten gegenüber Status quo, Haushalt der Stadt (Mio. EUR je Jahr, Mittel der Jahre und Seeds); "
+    fig.supxlabel(f"Mehrkosten gegenüber Status quo, {payer} (Mio. EUR je Jahr, Mittel der Jahre und Seeds); "
                   "blau: kostet mehr, orange: spart", fontsize=13)
     _header(fig, c, "Wohin das zusätzliche Geld geht: Mehrkosten nach Kostenzeile", intervals=False)
     fig.tight_layout(rect=(0, 0, 1, 0.91))

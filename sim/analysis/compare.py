@@ -55,6 +55,8 @@ PLANNING_PERIODS = ((2027, 2030), (2027, 2040))
 DISCOUNT_RATE = 0.02
 BOOTSTRAP_DRAWS = 4000
 PERSPECTIVES = {"city": ("cost_eur", "Haushalt der Stadt"), "public": ("public_cost_eur", "alle öffentlichen Haushalte")}
+# The column of costs() with each perspective's extra cost over the status quo.
+EXTRA_OVER_BASELINE = {"city": "extra_over_baseline_eur", "public": "public_extra_over_baseline_eur"}
 
 
 class Cancelled(Exception):
@@ -225,7 +227,8 @@ class Comparison:
         money = ["cost_eur", "public_cost_eur", "total_cost_eur", *[f"{p}_eur" for p in PAYERS], "admin_overhead_eur"]
         per_seed = self.run_costs.groupby(["scenario", "seed", "year", "service", "service_label"], as_index=False)[money].sum()
         table = per_seed.groupby(["scenario", "year", "service", "service_label"], as_index=False)[money].mean()
-        for column, extra in (("cost_eur", "extra_over_baseline_eur"), ("public_cost_eur", "public_extra_over_baseline_eur")):
+        for perspective, (column, _) in PERSPECTIVES.items():
+            extra = EXTRA_OVER_BASELINE[perspective]
             base = table[table["scenario"] == BASELINE].set_index(["year", "service"])[column]
             table[extra] = table[column].to_numpy() - base.reindex(pd.MultiIndex.from_frame(table[["year", "service"]])).to_numpy()
         table.insert(1, "scenario_title", table["scenario"].map(self.titles))

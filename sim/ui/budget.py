@@ -8,7 +8,7 @@ import solara
 
 from sim import report
 from sim.analysis import charts
-from sim.analysis.compare import AVOIDED_CASE, BASELINE, DISCOUNT_RATE, Comparison
+from sim.analysis.compare import AVOIDED_CASE, BASELINE, DISCOUNT_RATE, EXTRA_OVER_BASELINE, PERSPECTIVES, Comparison
 from sim.analysis.de_format import de
 from sim.analysis.indicators import INDICATOR_LABELS_DE
 from sim.ui import scenario_store, state
@@ -25,7 +25,7 @@ INTRO = (
     f"„{INDICATOR_LABELS_DE[AVOIDED_CASE]}“, Annahme), nur wo die Wirkung gesichert ist. "
     "Jede Grafik als PNG, jede Tabelle als CSV."
 )
-PERSPECTIVE_LABELS = {"city": "Haushalt der Stadt", "public": "alle öffentlichen Haushalte"}
+PERSPECTIVE_LABELS = {key: label for key, (_, label) in PERSPECTIVES.items()}
 
 
 def effectiveness_table(c: Comparison) -> pd.DataFrame:
@@ -66,8 +66,7 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
 def cost_by_service_and_year(c: Comparison, perspective: str = "city") -> pd.DataFrame:
     """One row per scenario and cost line, one column per year, in Mio. EUR; the extra as a column."""
     costs = c.costs()
-    column, extra_column = {"city": ("cost_eur", "extra_over_baseline_eur"),
-                            "public": ("public_cost_eur", "public_extra_over_baseline_eur")}[perspective]
+    column, extra_column = PERSPECTIVES[perspective][0], EXTRA_OVER_BASELINE[perspective]
     wide = costs.pivot_table(index=["scenario", "service_label"], columns="year", values=column, aggfunc="sum") / 1e6
     extra = costs.groupby(["scenario", "service_label"])[extra_column].mean() / 1e6
     wide.columns = [f"{year} (Mio. EUR)" for year in wide.columns]
@@ -132,6 +131,6 @@ def BudgetResults(c: Comparison):
     with solara.ToggleButtonsSingle(value=perspective, classes=["budget-perspektive"]):
         for key, label in PERSPECTIVE_LABELS.items():
             solara.Button(label, value=key, text=True)
-    FigureWithTable(lambda: charts.budget_chart(c), cost_by_service_and_year(c, perspective.value), "budget_angebote_jahre",
-                    dependencies=[id(c)], note="Grafik: Mehrkosten der Stadt je Kostenzeile; Tabelle: "
-                    + PERSPECTIVE_LABELS[perspective.value])
+    FigureWithTable(lambda: charts.budget_chart(c, perspective.value), cost_by_service_and_year(c, perspective.value),
+                    "budget_angebote_jahre", dependencies=[id(c), perspective.value],
+                    note="Grafik und Tabelle: " + PERSPECTIVE_LABELS[perspective.value])
