@@ -116,7 +116,7 @@ def summary_table(c: Comparison) -> pd.DataFrame:
     gap = c.value(AVOIDED_CASE, "poverty", "gap")
     deprived = c.value("multiple_deprivation", "poverty", "sgb2")
     rows = []
-    public = c.costs().groupby(["scenario", "year"])["public_extra_over_baseline_eur"].sum().groupby("scenario").mean()
+    public = c.mean_extra_cost("public")
     for name in c.names:
         r = ce.loc[name]
         rows.append({

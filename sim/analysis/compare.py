@@ -246,6 +246,12 @@ class Comparison:
         total = self.run_costs.groupby(["scenario", "seed", "year"])[["cost_eur", "admin_overhead_eur"]].sum()
         return total.groupby(["scenario", "seed"]).mean()
 
+    def mean_extra_cost(self, perspective: str = "public") -> pd.Series:
+        """Per scenario, the extra cost over the status quo a year for a perspective (EUR; mean of the
+        reported years, of the seeds' mean)."""
+        column = EXTRA_OVER_BASELINE[perspective]
+        return self.costs().groupby(["scenario", "year"])[column].sum().groupby("scenario").mean()
+
     def cost_effectiveness(self) -> pd.DataFrame:
         """Per scenario, averaged over the reported years: annual cost, extra cost, admin overhead,
         extra children reached and cases avoided per year, and the cost per unit of effect where the

@@ -34,7 +34,7 @@ def effectiveness_table(c: Comparison) -> pd.DataFrame:
     effect only where the effect is secured (else the verdict says why not)."""
     ce = c.cost_effectiveness()
     mio = 1e-6
-    public = c.costs().groupby(["scenario", "year"])["public_extra_over_baseline_eur"].sum().groupby("scenario").mean()
+    public = c.mean_extra_cost("public")
     table = pd.DataFrame({
         "Szenario": ce["scenario_title"],
         "Kosten Mio. EUR/Jahr": ce["annual_cost_eur"] * mio,
